@@ -1,0 +1,4 @@
+export { tf, type Tensor, type Variable } from './tf.js';
+export { initRuntime, currentBackend, BACKEND_NAMES, type BackendChoice, type RuntimeOptions } from './backend.js';
+export { Rng } from './rng.js';
+export { applyWasmFixes } from './wasm_fixes.js';
