@@ -3,3 +3,8 @@ export * from './nn/index.js';
 export * from './io/index.js';
 export * from './encoder.js';
 export * from './rae/latent.js';
+export * from './registry.js';
+export * from './util/progress.js';
+export * from './util/config.js';
+export * from './cli/command.js';
+export { registerCommand, commands } from './cli/commands.js';
