@@ -32,6 +32,13 @@ export interface Encoder {
   preprocess(images: Tensor): Tensor;
   /** Run on preprocessed input; returns every hidden state. */
   forward(pixelValues: Tensor): EncoderOutput;
+  /** Optional asynchronous forward for encoders that run outside tfjs (e.g. ONNX Runtime); use `encodeImagesAsync`. */
+  forwardAsync?(pixelValues: Tensor): Promise<EncoderOutput>;
+  /**
+   * Optional: run on the model's named inputs as HF processors name them (`pixel_values` plus e.g.
+   * `pixel_attention_mask`/`spatial_shapes` for SigLIP-2, `noise` for ViT-MAE); used by `raev2 features`.
+   */
+  forwardInputs?(inputs: Record<string, Tensor>): EncoderOutput | Promise<EncoderOutput>;
   /** The encoder's final norm with no affine weight/bias, applied per token ([..., D] → [..., D]). */
   latentNorm(h: Tensor): Tensor;
   /** Release weights. */
@@ -43,6 +50,21 @@ export function encodeImages(encoder: Encoder, images: Tensor): EncoderOutput {
   const px = encoder.preprocess(images);
   try {
     return encoder.forward(px);
+  } finally {
+    px.dispose();
+  }
+}
+
+/** forwardAsync when the encoder has one, else forward. */
+export async function encodePixelsAsync(encoder: Encoder, pixelValues: Tensor): Promise<EncoderOutput> {
+  return encoder.forwardAsync ? encoder.forwardAsync(pixelValues) : encoder.forward(pixelValues);
+}
+
+/** preprocess + forward for any encoder (sync or async). */
+export async function encodeImagesAsync(encoder: Encoder, images: Tensor): Promise<EncoderOutput> {
+  const px = encoder.preprocess(images);
+  try {
+    return await encodePixelsAsync(encoder, px);
   } finally {
     px.dispose();
   }

@@ -7,3 +7,7 @@ export * from './mlp.js';
 export * from './attention.js';
 export * from './patch.js';
 export * from './posembed.js';
+export * from './rope.js';
+export * from './modulate.js';
+export * from './timestep.js';
+export * from './label_embed.js';

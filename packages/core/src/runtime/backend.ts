@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import { tf } from './tf.js';
 import { applyWasmFixes } from './wasm_fixes.js';
+import { setWasmBackend, wasmThreadsInUse } from './wasm_threads.js';
 
 export const BACKEND_NAMES = ['auto', 'tensorflow', 'wasm', 'webgpu', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_NAMES)[number];
@@ -39,9 +40,8 @@ async function tryTensorflow(): Promise<boolean> {
   return false;
 }
 
-async function useWasm(): Promise<void> {
-  await import('@tensorflow/tfjs-backend-wasm');
-  if (!(await tf.setBackend('wasm'))) throw new Error('the tfjs wasm backend failed to initialise');
+async function useWasm(threads?: number): Promise<void> {
+  if (!(await setWasmBackend(threads))) throw new Error('the tfjs wasm backend failed to initialise');
   applyWasmFixes();
 }
 
@@ -75,7 +75,7 @@ export async function initRuntime(opts: RuntimeOptions = {}): Promise<string> {
       if (!(await tf.setBackend('cpu'))) throw new Error('the tfjs cpu backend failed to initialise');
       break;
     case 'wasm':
-      await useWasm();
+      await useWasm(opts.threads);
       break;
     case 'webgpu':
       await useWebgpu();
@@ -84,13 +84,13 @@ export async function initRuntime(opts: RuntimeOptions = {}): Promise<string> {
       if (!(await tryTensorflow())) throw new Error('RAEV2_BACKEND=tensorflow needs @tensorflow/tfjs-node or @tensorflow/tfjs-node-gpu installed');
       break;
     case 'auto':
-      if (!(await tryTensorflow())) await useWasm();
+      if (!(await tryTensorflow())) await useWasm(opts.threads);
       break;
   }
   await tf.ready();
   initialised = tf.getBackend();
   const log = opts.log ?? process.env.RAEV2_QUIET !== '1';
-  if (log) process.stderr.write(`[raev2] tensor backend: ${initialised}\n`);
+  if (log) process.stderr.write(`[raev2] tensor backend: ${initialised}${initialised === 'wasm' ? ` (${wasmThreadsInUse()} threads)` : ''}\n`);
   return initialised;
 }
 

@@ -2,3 +2,4 @@ export { tf, type Tensor, type Variable } from './tf.js';
 export { initRuntime, currentBackend, BACKEND_NAMES, type BackendChoice, type RuntimeOptions } from './backend.js';
 export { Rng } from './rng.js';
 export { applyWasmFixes } from './wasm_fixes.js';
+export { setWasmBackend, resolveWasmThreads, wasmThreadsInUse, MAX_WASM_THREADS } from './wasm_threads.js';
