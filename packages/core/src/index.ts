@@ -17,3 +17,4 @@ export * from './io/checkpoint.js';
 export * from './train/index.js';
 export * from './dit/index.js';
 export * from './metrics/index.js';
+export * from './data/index.js';

@@ -130,7 +130,9 @@ async function downloadFile(url: string, file: string, required: boolean, env: T
   }
   if (res.status === 404 && !required) return false;
   if (!res.ok || res.body == null) {
-    const hint = res.status === 401 || res.status === 403 ? ' (gated or private model: accept its licence on the Hub and set HF_TOKEN)' : '';
+    const hint = res.status === 401 || res.status === 403
+      ? ' (gated or private model: accept its licence on the Hub and set HF_TOKEN)'
+      : res.status === 404 ? ' (check the model id and revision; private repos also need HF_TOKEN)' : '';
     throw new Error(`cannot download ${url}: HTTP ${res.status}${hint}`);
   }
   fs.mkdirSync(path.dirname(file), { recursive: true });

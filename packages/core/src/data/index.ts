@@ -1,0 +1,4 @@
+export * from './dataset.js';
+export * from './folder.js';
+export * from './manifest.js';
+export * from './emoji.js';
