@@ -18,3 +18,6 @@ export * from './train/index.js';
 export * from './dit/index.js';
 export * from './metrics/index.js';
 export * from './data/index.js';
+export * from './transport/index.js';
+export * from './sampling/index.js';
+export * from './rae/losses/index.js';

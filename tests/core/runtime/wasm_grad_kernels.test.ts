@@ -101,7 +101,7 @@ test('wasm UnsortedSegmentSum kernel matches a direct float64 sum', async () => 
   const out = tf.tidy(() => tf.unsortedSegmentSum(tf.tensor2d(x), tf.tensor1d(ids, 'int32'), 4).arraySync());
   assert.deepEqual(out, [[3, 4], [6, 8], [0, 0], [7, 8]]);
   // 2-D ids index the two leading dims (the cpu kernel cannot do this one)
-  const out2 = tf.tidy(() => tf.unsortedSegmentSum(tf.tensor3d([[[1], [2]], [[3], [4]]]), tf.tensor2d([[1, 0], [1, 1]], [2, 2], 'int32'), 2).arraySync());
+  const out2 = tf.tidy(() => tf.unsortedSegmentSum(tf.tensor3d([[[1], [2]], [[3], [4]]]), tf.tensor2d([[1, 0], [1, 1]], [2, 2], 'int32') as unknown as tf.Tensor1D, 2).arraySync());
   assert.deepEqual(out2, [[2], [8]]);
 });
 

@@ -42,6 +42,8 @@ export const CheckpointStateSchema = z
     /** The run's config (validated by the caller's own schema). */
     config: z.unknown(),
     extra: z.record(z.string(), z.unknown()),
+    /** runTraining's own bookkeeping (e.g. the partial log window), validated there. */
+    loop: z.record(z.string(), z.unknown()).optional(),
     /** Module names stored in model.safetensors. */
     modules: z.array(z.string()),
     files: z.record(z.string(), FileEntry),
@@ -58,6 +60,8 @@ export interface CheckpointData {
   rng?: Rng;
   config?: unknown;
   extra?: Record<string, unknown>;
+  /** The training loop's bookkeeping (see train/loop.ts). */
+  loop?: Record<string, unknown>;
   modules?: Record<string, Module>;
   ema?: Ema;
   optimizer?: Optimizer;
@@ -128,6 +132,7 @@ export function saveCheckpoint(dir: string, data: CheckpointData, opts: SaveChec
       rng: data.rng ? data.rng.state() : null,
       config: toJson(data.config ?? null, 'config'),
       extra: toJson(data.extra ?? {}, 'extra') as Record<string, unknown>,
+      ...(data.loop ? { loop: toJson(data.loop, 'loop state') as Record<string, unknown> } : {}),
       modules: modules.map(([m]) => m),
       files,
       createdAt: new Date().toISOString(),

@@ -2,3 +2,4 @@ export * from './linalg.js';
 export * from './frechet.js';
 export * from './psnr.js';
 export * from './ssim.js';
+export * from './recon.js';

@@ -71,7 +71,7 @@ export class GaussianFourierEmbedding extends Module {
 
   /** t [B] → [B, n_t, D] = learned tokens + embedding. */
   tokens(t: Tensor): Tensor {
-    return this.tokensFrom(this.embed(t));
+    return tf.tidy(() => this.tokensFrom(this.embed(t)));
   }
 
   /** learned tokens [n_t, D] + an embedding [B, D] → [B, n_t, D]. */

@@ -14,7 +14,6 @@ import { Linear } from '../nn/linear.js';
 import { LayerNorm } from '../nn/norm.js';
 import { activation } from '../nn/activations.js';
 import { scaledDotProductAttention, splitHeads, mergeHeads } from '../nn/attention.js';
-import { normalInit } from '../nn/init.js';
 import { sincos2d } from '../nn/posembed.js';
 import { unpatchify } from '../nn/patch.js';
 import { loadSafetensors } from '../io/safetensors.js';
@@ -108,7 +107,7 @@ class DecoderLayer extends Module {
   constructor(private readonly cfg: DecoderConfig, rng: Rng) {
     super();
     const d = cfg.decoder_hidden_size, m = cfg.decoder_intermediate_size;
-    const lin = (i: number, o: number, bias = true) => new Linear(i, o, { rng, bias, init: 'xavier' });
+    const lin = (i: number, o: number, bias = true) => new Linear(i, o, { rng, bias, init: 'torch' });
     this.query = lin(d, d, cfg.qkv_bias);
     this.key = lin(d, d, cfg.qkv_bias);
     this.value = lin(d, d, cfg.qkv_bias);
@@ -169,14 +168,14 @@ export class GeneralDecoder extends Module {
     this.numPatches = this.grid[0] * this.grid[1];
     const rng = opts.rng ?? new Rng(0);
     const d = cfg.decoder_hidden_size;
-    // init as MAE's decoder: xavier-uniform linears with zero bias, LayerNorm (1, 0), CLS ~ N(0, 0.02), fixed sin-cos table
-    this.decoderEmbed = this.child('decoder_embed', new Linear(cfg.hidden_size, d, { rng, init: 'xavier' }));
-    this.clsToken = this.param('trainable_cls_token', normalInit(rng, [1, 1, d], 0.02));
+    // init as upstream (plain nn.Module, no init hook): PyTorch-default linears, LayerNorm (1, 0), zero CLS, fixed sin-cos table
+    this.decoderEmbed = this.child('decoder_embed', new Linear(cfg.hidden_size, d, { rng, init: 'torch' }));
+    this.clsToken = this.param('trainable_cls_token', tf.zeros([1, 1, d]));
     this.buffer('decoder_pos_embed', sincos2d(d, this.grid[0], this.grid[1], true));
     this.layers = this.child('decoder_layers', new ModuleList(Array.from({ length: cfg.decoder_num_hidden_layers }, () => new DecoderLayer(cfg, rng))));
     this.norm = this.child('decoder_norm', new LayerNorm(d, cfg.layer_norm_eps));
     const out = cfg.patch_size * cfg.patch_size * cfg.num_channels;
-    this.pred = this.child('decoder_pred', new Linear(d, out, { rng, init: 'xavier' }));
+    this.pred = this.child('decoder_pred', new Linear(d, out, { rng, init: 'torch' }));
   }
 
   /** Output image size [H, W] = grid · patch. */

@@ -22,22 +22,37 @@ export interface RuntimeOptions {
   threads?: number;
 }
 
-function parseChoice(value: string | undefined): BackendChoice {
+function parseChoice(value: string | undefined, source = 'RAEV2_BACKEND'): BackendChoice {
   const v = (value ?? 'auto').trim().toLowerCase();
   if ((BACKEND_NAMES as readonly string[]).includes(v)) return v as BackendChoice;
-  throw new Error(`RAEV2_BACKEND="${value}" is not one of ${BACKEND_NAMES.join(', ')}`);
+  throw new Error(`${source}="${value}" is not one of ${BACKEND_NAMES.join(', ')}`);
 }
 
-async function tryTensorflow(): Promise<boolean> {
+/** Why each tfjs-node package could not be used (empty when one was). */
+async function tryTensorflow(): Promise<string[]> {
+  const reasons: string[] = [];
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
     try {
       require(pkg);
-      if (await tf.setBackend('tensorflow')) return true;
-    } catch {
-      // not installed or libtensorflow missing: fall through
+      if (await tf.setBackend('tensorflow')) return [];
+      reasons.push(`${pkg}: its 'tensorflow' backend failed to initialise`);
+    } catch (e) {
+      // not installed, or installed without a working libtensorflow
+      const err = e as NodeJS.ErrnoException;
+      reasons.push(`${pkg}: ${err.code === 'MODULE_NOT_FOUND' ? 'not installed' : err.message.split('\n')[0]}`);
     }
   }
-  return false;
+  return reasons;
+}
+
+/** Reject if `p` has not settled after `ms` (a GPU query must not hang start-up). */
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms / 1000} s`)), ms);
+    timer.unref();
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 async function useWasm(threads?: number): Promise<void> {
@@ -52,11 +67,14 @@ async function useWebgpu(): Promise<void> {
     const webgpu = require('webgpu') as { create(opts: string[]): Gpu; globals: Record<string, unknown> };
     Object.assign(globalThis, webgpu.globals);
     gpu = webgpu.create([]);
-    Object.defineProperty(globalThis.navigator ?? (globalThis as { navigator?: object }), 'gpu', { value: gpu, configurable: true });
+    // Node 20 has no global navigator; the tfjs webgpu backend looks for navigator.gpu
+    const g = globalThis as { navigator?: object };
+    if (g.navigator == null) Object.defineProperty(g, 'navigator', { value: {}, configurable: true, writable: true });
+    Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
   } catch (e) {
     throw new Error(`RAEV2_BACKEND=webgpu needs the optional 'webgpu' package (npm i webgpu): ${(e as Error).message}`);
   }
-  const adapter = await gpu.requestAdapter();
+  const adapter = await withTimeout(gpu.requestAdapter(), 30_000, 'RAEV2_BACKEND=webgpu: the WebGPU adapter request');
   if (adapter == null) throw new Error('RAEV2_BACKEND=webgpu: no WebGPU adapter found on this machine (no GPU or no Vulkan driver)');
   try {
     require('@tensorflow/tfjs-backend-webgpu');
@@ -68,7 +86,7 @@ async function useWebgpu(): Promise<void> {
 
 /** Initialise tensors on the chosen backend (idempotent); returns the backend name. */
 export async function initRuntime(opts: RuntimeOptions = {}): Promise<string> {
-  const choice = opts.backend ?? parseChoice(process.env.RAEV2_BACKEND);
+  const choice = opts.backend != null ? parseChoice(opts.backend, 'backend') : parseChoice(process.env.RAEV2_BACKEND);
   if (initialised != null && (choice === 'auto' || choice === initialised)) return initialised;
   switch (choice) {
     case 'cpu':
@@ -80,11 +98,13 @@ export async function initRuntime(opts: RuntimeOptions = {}): Promise<string> {
     case 'webgpu':
       await useWebgpu();
       break;
-    case 'tensorflow':
-      if (!(await tryTensorflow())) throw new Error('RAEV2_BACKEND=tensorflow needs @tensorflow/tfjs-node or @tensorflow/tfjs-node-gpu installed');
+    case 'tensorflow': {
+      const reasons = await tryTensorflow();
+      if (reasons.length) throw new Error(`RAEV2_BACKEND=tensorflow needs @tensorflow/tfjs-node or @tensorflow/tfjs-node-gpu (npm i @tensorflow/tfjs-node): ${reasons.join('; ')}`);
       break;
+    }
     case 'auto':
-      if (!(await tryTensorflow())) await useWasm(opts.threads);
+      if ((await tryTensorflow()).length) await useWasm(opts.threads);
       break;
   }
   await tf.ready();

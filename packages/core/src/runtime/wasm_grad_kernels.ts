@@ -1,7 +1,8 @@
 /**
  * Gradient kernels that the tfjs wasm backend lacks, written with the kernels it has (fast ones:
  * matmul, depthwise conv, strided slice), so that tf.grad flows through convolutions and gathers:
- * - Conv2DBackpropFilter: one matmul per filter tap, dyᵀ·x_tap (im2col without materialising it);
+ * - Conv2DBackpropFilter: one matmul per filter tap, dyᵀ·x_tap (im2col without materialising it),
+ *   or a single matmul when the taps do not overlap (stride = filter size: patch embedding);
  * - DepthwiseConv2dNativeBackpropInput: a depthwise conv of the stride-dilated, re-padded gradient
  *   with the spatially flipped filter;
  * - DepthwiseConv2dNativeBackpropFilter: per filter tap, Σ x_tap·dy over batch and positions;
@@ -12,9 +13,6 @@ import { tf, type Tensor } from './tf.js';
 type Info = tf.TensorInfo;
 type Attrs = Record<string, unknown>;
 type Pair = [number, number];
-
-/** Largest im2col matrix (elements) built in one piece; above it, one matmul per filter tap. */
-const IM2COL_MAX = 1 << 24;
 
 /** Register a kernel whose body is ordinary tf ops on tensors (the engine accepts a Tensor as kernel output). */
 function registerComposite(kernelName: string, backendName: string, body: (inputs: Record<string, Tensor>, attrs: Attrs) => Tensor): void {
@@ -85,16 +83,21 @@ function conv2DBackpropFilter({ x, dy }: Record<string, Tensor>, attrs: Attrs): 
   const [fh, fw, ci, co] = filterShape;
   const m = info.batchSize * info.outHeight * info.outWidth;
   const dyT = dy4.reshape([m, co]).transpose(); // [co, M], transposed once for all taps
+  const [sh, sw] = [info.strideHeight, info.strideWidth];
+  if (sh === fh && sw === fw) {
+    // non-overlapping taps (patch embedding): the im2col matrix is a reshape + transpose of x
+    const cols = xp.slice([0, 0, 0, 0], [info.batchSize, info.outHeight * fh, info.outWidth * fw, ci])
+      .reshape([info.batchSize, info.outHeight, fh, info.outWidth, fw, ci]).transpose([0, 1, 3, 2, 4, 5]).reshape([m, fh * fw * ci]);
+    return tf.matMul(dyT, cols).transpose().reshape(filterShape);
+  }
   const taps: Tensor[] = [];
   for (let kh = 0; kh < fh; kh++) {
-    for (let kw = 0; kw < fw; kw++) taps.push(tap(xp, kh, kw, info.outHeight, info.outWidth, [info.strideHeight, info.strideWidth]));
+    for (let kw = 0; kw < fw; kw++) {
+      const xs = tap(xp, kh, kw, info.outHeight, info.outWidth, [sh, sw]);
+      taps.push(tf.matMul(dyT, xs.reshape([m, ci]))); // [co, ci]
+    }
   }
-  if (m * fh * fw * ci <= IM2COL_MAX) {
-    // one matmul over the im2col matrix [M, fh·fw·ci] (rows ordered kh, kw, ci like the filter)
-    return tf.matMul(dyT, tf.concat(taps, -1).reshape([m, fh * fw * ci])).transpose().reshape(filterShape);
-  }
-  const perTap = taps.map((xs) => tf.matMul(dyT, xs.reshape([m, ci]))); // [co, ci] each
-  return tf.stack(perTap).transpose([0, 2, 1]).reshape(filterShape);
+  return tf.stack(taps).transpose([0, 2, 1]).reshape(filterShape);
 }
 
 /** dx = depthwise conv(valid) of the stride-dilated dy, re-padded, with the flipped (and dilated) filter; Σ over the multiplier. */

@@ -4,7 +4,10 @@ import { tf, type Tensor } from '../runtime/tf.js';
 /** ‖g‖₂ over all gradients together (one device→host read). */
 export function globalGradNorm(grads: Map<string, Tensor>): number {
   if (grads.size === 0) return 0;
-  return tf.tidy(() => tf.addN([...grads.values()].map((g) => g.square().sum())).sqrt()).dataSync()[0];
+  const norm = tf.tidy(() => tf.addN([...grads.values()].map((g) => g.square().sum())).sqrt());
+  const v = norm.dataSync()[0];
+  norm.dispose();
+  return v;
 }
 
 /**

@@ -6,3 +6,4 @@ export * from './schedule.js';
 export * from './clip.js';
 export * from './grads.js';
 export * from './loop.js';
+export * from './sampler.js';

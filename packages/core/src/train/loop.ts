@@ -8,10 +8,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { z } from 'zod';
 import { tf } from '../runtime/tf.js';
 import type { Rng } from '../runtime/rng.js';
 import type { Module } from '../nn/module.js';
 import { progress } from '../util/progress.js';
+import { parseWith } from '../util/config.js';
 import { latestCheckpoint, listCheckpoints, loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
 import type { Ema } from './ema.js';
 import type { Optimizer } from './optim/optimizer.js';
@@ -90,17 +92,21 @@ export interface TrainingResult {
 
 export const LOG_FILE = 'log.jsonl';
 
+/** Scalars accumulated since the last log line; checkpointed so a resumed run logs the same averages. */
+const LoopBookkeeping = z.object({ logWindow: z.record(z.string(), z.object({ sum: z.number(), n: z.number().int().positive() })) });
+
 /** Run (or resume) training; see the file comment. */
 export async function runTraining(opts: TrainingOptions): Promise<TrainingResult> {
   const { dir, totalSteps, checkpointEvery } = opts;
   const logEvery = opts.logEvery ?? 10;
   for (const [k, v] of Object.entries({ totalSteps, checkpointEvery, logEvery })) {
-    if (!Number.isInteger(v) || v < (k === 'totalSteps' ? 0 : 1)) throw new Error(`runTraining: ${k} must be a positive integer, got ${v}`);
+    if (!Number.isInteger(v) || v < (k === 'totalSteps' ? 0 : 1)) throw new Error(`runTraining: ${k} must be an integer ≥ ${k === 'totalSteps' ? 0 : 1}, got ${v}`);
   }
   fs.mkdirSync(dir, { recursive: true });
   const state: LoopState = { epoch: 0, extra: {} };
   let step = 0;
   let resumedFrom: string | undefined;
+  const window = new Map<string, { sum: number; n: number }>();
   const from = opts.resume === false ? null : typeof opts.resume === 'string' ? opts.resume : latestCheckpoint(dir);
   if (opts.resume === false && listCheckpoints(dir).length) {
     throw new Error(`runTraining: ${dir} already holds checkpoints (latest ${latestCheckpoint(dir)}); resume, or use a new directory`);
@@ -110,6 +116,8 @@ export async function runTraining(opts: TrainingOptions): Promise<TrainingResult
     step = s.step;
     state.epoch = s.epoch;
     state.extra = s.extra;
+    const loop = parseWith(LoopBookkeeping, s.loop ?? { logWindow: {} }, `loop state in ${path.join(from, 'state.json')}`);
+    for (const [k, w] of Object.entries(loop.logWindow)) window.set(k, w);
     resumedFrom = from;
   }
   truncateLog(path.join(dir, LOG_FILE), step);
@@ -117,7 +125,7 @@ export async function runTraining(opts: TrainingOptions): Promise<TrainingResult
   let savedAt = resumedFrom ? step : -1;
 
   const save = async () => {
-    checkpoint = saveCheckpoint(dir, { step, epoch: state.epoch, rng: opts.rng, config: opts.config, extra: state.extra, modules: opts.modules, ema: opts.ema, optimizer: opts.optimizer }, { keep: opts.keep });
+    checkpoint = saveCheckpoint(dir, { step, epoch: state.epoch, rng: opts.rng, config: opts.config, extra: state.extra, loop: { logWindow: Object.fromEntries(window) }, modules: opts.modules, ema: opts.ema, optimizer: opts.optimizer }, { keep: opts.keep });
     savedAt = step;
     await opts.onCheckpoint?.({ step, path: checkpoint });
   };
@@ -131,8 +139,7 @@ export async function runTraining(opts: TrainingOptions): Promise<TrainingResult
   const handle = opts.handleSignals ?? true;
   if (handle) for (const s of ['SIGINT', 'SIGTERM'] as const) process.on(s, onSignal);
 
-  const bar = progress({ label: opts.label ?? 'train', total: totalSteps, unit: 'step' });
-  const window = new Map<string, { sum: number; n: number }>();
+  const bar = progress({ label: opts.label ?? 'train', total: totalSteps, unit: 'step', start: step });
   let windowStart = performance.now(), windowSteps = 0;
   let lastValues: Record<string, number> = {};
   let lr: number | undefined;
@@ -141,6 +148,10 @@ export async function runTraining(opts: TrainingOptions): Promise<TrainingResult
     while (step < totalSteps && signal == null) {
       if (opts.schedule && opts.optimizer) opts.optimizer.lr = lr = lrAt(opts.schedule, step);
       lastValues = await opts.step({ step, rng: opts.rng, state, lr });
+      // stop before a NaN reaches a checkpoint: the last good one stays `latest`
+      if ('loss' in lastValues && !Number.isFinite(lastValues.loss)) {
+        throw new Error(`runTraining: loss is ${lastValues.loss} at step ${step + 1}; the last good checkpoint is ${checkpoint ?? '(none)'}`);
+      }
       step++;
       windowSteps++;
       for (const [k, v] of Object.entries(lastValues)) {
@@ -153,7 +164,8 @@ export async function runTraining(opts: TrainingOptions): Promise<TrainingResult
       // yield to the event loop so signal handlers run between steps
       await new Promise((r) => setImmediate(r));
       const last = step === totalSteps || signal != null;
-      if (step % logEvery === 0 || last) {
+      // an interrupted run logs nothing extra: its partial window is checkpointed and the resumed run completes it
+      if (step % logEvery === 0 || step === totalSteps) {
         const now = performance.now();
         const rec: LogRecord = { step, time: new Date().toISOString(), stepsPerSec: (1000 * windowSteps) / Math.max(now - windowStart, 1e-3) };
         if (lr != null) rec.lr = lr;

@@ -11,6 +11,8 @@ export interface ProgressOptions {
   logEverySec?: number;
   /** Set false to silence (tests). Default: on unless RAEV2_QUIET=1. */
   enabled?: boolean;
+  /** Units already done before this process started (a resumed run), so rate and ETA count from there. */
+  start?: number;
 }
 
 export interface Progress {
@@ -38,9 +40,9 @@ export function progress(opts: ProgressOptions): Progress {
   const tty = Boolean(stream.isTTY);
   const every = (opts.logEverySec ?? 10) * 1000;
   const start = Date.now();
-  let startDone = -1;
+  let startDone = opts.start ?? -1;
   let last = 0;
-  let lastDone = 0;
+  let lastDone = opts.start ?? 0;
   const line = (done: number, values?: Record<string, number | string>) => {
     const el = (Date.now() - start) / 1000;
     const doneSinceStart = done - Math.max(0, startDone);

@@ -10,5 +10,5 @@ export { SiglipVisionModel, SiglipVisionTransformer, SiglipVisionEmbeddings, dis
 export { SiglipTextModel, SiglipTextTransformer, SiglipTextEmbeddings, disposeTextOutput, type SiglipTextOutput } from './text.js';
 export {
   siglipVisionFromWeights, siglip2VisionFromWeights, siglipTextFromWeights,
-  loadSiglipVisionModel, loadSiglip2VisionModel, loadSiglipTextModel, readHFFolder,
+  loadSiglipVisionModel, loadSiglip2VisionModel, loadSiglipTextModel, readHFFolder, type Sources,
 } from './load.js';

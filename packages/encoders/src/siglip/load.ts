@@ -20,22 +20,29 @@ function loadTower<M extends { loadStateDict: SiglipVisionModel['loadStateDict']
   return model;
 }
 
+/** Where a config and its weights came from, for error messages. */
+export interface Sources {
+  config: string;
+  weights: string;
+}
+const DEFAULT_SOURCES: Sources = { config: 'config.json', weights: 'weights' };
+
 /** SigLIP vision tower from config JSON + weights. */
-export function siglipVisionFromWeights(configJson: unknown, weights: Map<string, Tensor>, source = 'weights'): SiglipVisionModel {
-  const model = new SiglipVisionModel(parseSiglipVisionConfig(configJson, `${source} config`));
-  return disposeOnError(model, () => loadTower(model, weights, 'vision_model.', source));
+export function siglipVisionFromWeights(configJson: unknown, weights: Map<string, Tensor>, src: Sources = DEFAULT_SOURCES): SiglipVisionModel {
+  const model = new SiglipVisionModel(parseSiglipVisionConfig(configJson, src.config));
+  return disposeOnError(model, () => loadTower(model, weights, 'vision_model.', src.weights));
 }
 
 /** SigLIP-2 NaFlex vision tower from config JSON + weights. */
-export function siglip2VisionFromWeights(configJson: unknown, weights: Map<string, Tensor>, source = 'weights'): Siglip2VisionModel {
-  const model = new Siglip2VisionModel(parseSiglip2VisionConfig(configJson, `${source} config`));
-  return disposeOnError(model, () => loadTower(model, weights, 'vision_model.', source));
+export function siglip2VisionFromWeights(configJson: unknown, weights: Map<string, Tensor>, src: Sources = DEFAULT_SOURCES): Siglip2VisionModel {
+  const model = new Siglip2VisionModel(parseSiglip2VisionConfig(configJson, src.config));
+  return disposeOnError(model, () => loadTower(model, weights, 'vision_model.', src.weights));
 }
 
 /** SigLIP / SigLIP-2 text tower from config JSON + weights. */
-export function siglipTextFromWeights(configJson: unknown, weights: Map<string, Tensor>, source = 'weights'): SiglipTextModel {
-  const model = new SiglipTextModel(parseSiglipTextConfig(configJson, `${source} config`));
-  return disposeOnError(model, () => loadTower(model, weights, 'text_model.', source));
+export function siglipTextFromWeights(configJson: unknown, weights: Map<string, Tensor>, src: Sources = DEFAULT_SOURCES): SiglipTextModel {
+  const model = new SiglipTextModel(parseSiglipTextConfig(configJson, src.config));
+  return disposeOnError(model, () => loadTower(model, weights, 'text_model.', src.weights));
 }
 
 function disposeOnError<M extends { dispose(): void }>(model: M, load: () => M): M {
@@ -48,22 +55,22 @@ function disposeOnError<M extends { dispose(): void }>(model: M, load: () => M):
 }
 
 /** config.json and the weights (single file or sharded index) of a local HF model folder. */
-export function readHFFolder(folder: string, filter?: (key: string) => boolean): { config: unknown; weights: Map<string, Tensor>; source: string } {
+export function readHFFolder(folder: string, filter?: (key: string) => boolean): { config: unknown; weights: Map<string, Tensor>; sources: Sources } {
   const configFile = path.join(folder, 'config.json');
   if (!fs.existsSync(configFile)) throw new Error(`${folder} is not a model folder: config.json not found`);
   const config = readJsonFile(z.record(z.string(), z.unknown()), configFile);
   const single = path.join(folder, 'model.safetensors');
   const index = path.join(folder, 'model.safetensors.index.json');
-  if (fs.existsSync(single)) return { config, weights: loadSafetensors(single, filter), source: single };
-  if (fs.existsSync(index)) return { config, weights: loadSharded(index, filter), source: index };
+  if (fs.existsSync(single)) return { config, weights: loadSafetensors(single, filter), sources: { config: configFile, weights: single } };
+  if (fs.existsSync(index)) return { config, weights: loadSharded(index, filter), sources: { config: configFile, weights: index } };
   throw new Error(`${folder} has no weights: expected model.safetensors or model.safetensors.index.json`);
 }
 
 /** Read a folder, build a tower, and release the raw tensors. */
-export function loadFromFolder<M>(folder: string, prefix: string, build: (config: unknown, w: Map<string, Tensor>, source: string) => M): M {
-  const { config, weights, source } = readHFFolder(folder, (k) => k.startsWith(prefix));
+export function loadFromFolder<M>(folder: string, prefix: string, build: (config: unknown, w: Map<string, Tensor>, src: Sources) => M): M {
+  const { config, weights, sources } = readHFFolder(folder, (k) => k.startsWith(prefix));
   try {
-    return build(config, weights, source);
+    return build(config, weights, sources);
   } finally {
     for (const t of weights.values()) t.dispose();
   }

@@ -76,10 +76,10 @@ export function siglipTextEncoder(name: string, tokenizer: TextTokenizer, model:
  * (a stand-alone text model or a combined `siglip`/`siglip2` checkpoint) and its tokenizer files.
  */
 export async function loadSiglipTextEncoder(folder: string, opts: SiglipTextEncoderOptions = {}): Promise<TextEncoder> {
-  const { config, weights, source } = readHFFolder(folder, (k) => k.startsWith('text_model.'));
+  const { config, weights, sources } = readHFFolder(folder, (k) => k.startsWith('text_model.'));
   let model: SiglipTextModel;
   try {
-    model = siglipTextFromWeights(config, weights, source);
+    model = siglipTextFromWeights(config, weights, sources);
   } finally {
     for (const t of weights.values()) t.dispose();
   }
