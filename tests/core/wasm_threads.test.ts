@@ -43,8 +43,9 @@ function run(threads: string): { threads: number; arrays: Float32Array[] } {
     env: { ...process.env, [CHILD_ENV]: '1', RAEV2_WASM_THREADS: threads, RAEV2_QUIET: '1' },
     encoding: 'utf8',
     timeout: 120_000,
+    maxBuffer: 64 << 20,
   });
-  assert.equal(r.status, 0, `child (threads=${threads}) failed: ${r.stderr.slice(-2000)}`);
+  assert.equal(r.status, 0, `child (threads=${threads}) failed (status ${r.status}, signal ${r.signal}): ${r.stderr.slice(-2000)}`);
   const parsed = JSON.parse(r.stdout) as { threads: number; arrays: string[] };
   return { threads: parsed.threads, arrays: parsed.arrays.map((s) => { const b = Buffer.from(s, 'base64'); return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4); }) };
 }

@@ -78,7 +78,10 @@ test('siglip_vision: bad config and bad weights give errors naming the field / t
       w.delete('vision_model.post_layernorm.bias');
     },
   });
-  assert.throws(() => loadSiglipVisionModel(misshaped), (e: Error) => /vision_model\.post_layernorm\.bias/.test(e.message) && /vision_model\.head\.probe: expected shape \[1,1,32\], got \[1,2,32\]/.test(e.message));
+  assert.throws(
+    () => loadSiglipVisionModel(misshaped),
+    (e: Error) => /missing tensor "vision_model\.post_layernorm\.bias" \(expected shape \[32\]\)/.test(e.message) && /"vision_model\.head\.probe" has shape \[1,2,32\] but the model expects \[1,1,32\]/.test(e.message),
+  );
   assert.equal(tf.memory().numTensors, before, 'a failed load leaks no tensors');
   for (const d of [badHeads, badType, badPatch, misshaped]) fs.rmSync(d, { recursive: true, force: true });
 });

@@ -44,9 +44,9 @@ test('keyPaddingMask: a fully masked row stays finite (uniform average, as HF fi
   const out = tf.tidy(() => {
     const q = rng.randn([1, 1, 2, 3]), k = rng.randn([1, 1, 4, 3]), v = rng.randn([1, 1, 4, 3]);
     const y = scaledDotProductAttention(q, k, v, keyPaddingMask(tf.zeros([1, 4])));
-    return [y.arraySync() as number[][][][], v.mean(2).arraySync() as number[][][]];
+    return { y: y.arraySync() as number[][][][], mean: v.mean(2).arraySync() as number[][][] };
   });
-  const [y, mean] = out;
+  const { y, mean } = out;
   for (const row of y[0][0]) row.forEach((val, c) => assert.ok(Math.abs(val - mean[0][0][c]) < 1e-6, `${val} vs mean ${mean[0][0][c]}`));
   assert.equal(tf.memory().numTensors, before);
 });

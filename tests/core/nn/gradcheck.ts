@@ -25,15 +25,17 @@ export interface CheckSpec {
   name: string;
   /** Builds the module (once per backend); its parameters are overwritten from `params`. */
   make?: () => Module;
-  /** State-dict key → value; loaded strictly, so the keys must be exactly the module's. */
+  /** State-dict key → value; loaded strictly (with `buffers`), so the keys must be exactly the module's. */
   params?: Record<string, Arr>;
+  /** Module buffers (state-dict entries that are not parameters): loaded, not differentiated. */
+  buffers?: Record<string, Arr>;
   /** Differentiable inputs. */
   inputs: Record<string, Arr>;
   /** Non-differentiable inputs (masks). */
   consts?: Record<string, Arr>;
   /** tf forward. */
   forward: (m: Module | undefined, x: Record<string, Tensor>) => Tensor;
-  /** float64 forward over params, inputs and consts, flattened in the tf output's row-major order. */
+  /** float64 forward over params, buffers, inputs and consts, flattened in the tf output's row-major order. */
   ref: (v: Vals) => Float64Array;
   fwdTol?: number;
   gradTol?: number;
@@ -63,8 +65,8 @@ async function runTf(spec: CheckSpec, backend: string, cot: Float32Array | null)
   await useBackend(backend);
   const before = tf.memory().numTensors;
   const m = spec.make?.();
-  if (m != null && spec.params) {
-    const sd = new Map(Object.entries(spec.params).map(([k, v]) => [k, toTensor(v)]));
+  if (m != null && (spec.params || spec.buffers)) {
+    const sd = new Map(Object.entries({ ...spec.params, ...spec.buffers }).map(([k, v]) => [k, toTensor(v)]));
     m.loadStateDict(sd, { source: spec.name });
     tf.dispose([...sd.values()]);
   }
@@ -98,7 +100,7 @@ export async function checkAll(spec: CheckSpec): Promise<CheckResult> {
   const rng = new Rng(spec.seed ?? 1234);
   const fwdTol = spec.fwdTol ?? 1e-5, gradTol = spec.gradTol ?? 1e-4;
   const vals: Vals = {};
-  for (const src of [spec.params ?? {}, spec.inputs, spec.consts ?? {}]) for (const [k, v] of Object.entries(src)) vals[k] = v.data;
+  for (const src of [spec.params ?? {}, spec.buffers ?? {}, spec.inputs, spec.consts ?? {}]) for (const [k, v] of Object.entries(src)) vals[k] = v.data;
   const ref = spec.ref(vals);
   const cot = Float32Array.from(rng.normalArray(ref.length));
   const loss = (v: Vals) => { const y = spec.ref(v); let s = 0; for (let i = 0; i < y.length; i++) s += y[i] * cot[i]; return s; };

@@ -144,3 +144,37 @@ test('wasm BatchMatMul with transposes (2-D, 3-D, 4-D, broadcast batch) and its 
     }
   }
 });
+
+test("wasm (fused, depthwise) conv with pad 'same' and stride > filter size equals cpu (XNNPACK SAME fix)", async () => {
+  for (const [xs, fs, s] of [[[1, 9, 9, 2], [2, 2, 2, 3], 3], [[2, 8, 9, 3], [3, 2, 3, 4], [2, 3]]] as [number[], number[], number | [number, number]][]) {
+    await assertWasmMatchesCpu(() => {
+      const x = rand(xs, 1) as tf.Tensor4D, f = rand(fs, 2) as tf.Tensor4D;
+      const dwf = rand([fs[0], fs[1], xs[3], 2], 3) as tf.Tensor4D;
+      return [
+        tf.conv2d(x, f, s, 'same'),
+        tf.fused.conv2d({ x, filter: f, strides: s, pad: 'same', bias: rand([fs[3]], 4), activation: 'relu' }),
+        tf.depthwiseConv2d(x, dwf, s, 'same'),
+      ];
+    }, 1e-5, `same-padding conv x${xs} f${fs} s${s}`);
+  }
+});
+
+test('wasm composite kernel called directly with bare TensorInfos (as kernels call kernels) works and leaks nothing', async () => {
+  const { useBackend } = await import('../../helpers/fixtures.js');
+  const ref = await assertWasmMatchesCpu(() => [
+    tf.engine().runKernel('Conv2DBackpropFilter', { x: rand([1, 5, 5, 2], 1), dy: rand([1, 5, 5, 3], 2) }, { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 2, 3] }) as Tensor,
+  ], 1e-5, 'runKernel');
+  assert.ok(ref < 1e-5);
+  await useBackend('wasm');
+  const x = rand([1, 5, 5, 2], 1), dy = rand([1, 5, 5, 3], 2);
+  const before = tf.memory().numTensors;
+  const kernel = tf.getKernel('Conv2DBackpropFilter', 'wasm')!;
+  const info = (t: Tensor) => ({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });
+  const out = kernel.kernelFunc({ inputs: { x: info(x), dy: info(dy) }, backend: tf.backend(), attrs: { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 2, 3] } }) as Tensor;
+  const viaOp = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 2, 3] }) as Tensor;
+  assert.deepEqual(out.dataSync(), viaOp.dataSync());
+  tf.dispose([out, viaOp]);
+  assert.equal(tf.memory().numTensors, before);
+  assert.equal(x.dataSync().length, 50, 'inputs still alive');
+  tf.dispose([x, dy]);
+});

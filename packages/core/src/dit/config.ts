@@ -136,6 +136,10 @@ export function ditConfigFromUpstream(value: unknown, source = 'upstream DiT con
     numClasses: p.num_classes,
   };
   if (isV2) {
+    if (p.condition_type != null && p.condition_type !== 'label' && p.condition_type !== 'text') {
+      throw new Error(`${source}: condition_type "${p.condition_type}" is not supported here (label or text; navigation models build their own condition tokens)`);
+    }
+    if (p.use_cfg_conds) throw new Error(`${source}: use_cfg_conds (CFG-omega tokens) is not supported`);
     const ca = (p.cond_arch ?? {}) as Record<string, number>;
     return parseDiTConfig({
       arch: 'raev2',

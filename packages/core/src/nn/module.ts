@@ -118,7 +118,8 @@ export abstract class Module {
       if (bad.has(key)) continue;
       const p = params.get(key);
       if (p != null) {
-        p.assign(value.dtype === 'float32' ? value : tf.tidy(() => value.toFloat()));
+        if (value.dtype === 'float32') p.assign(value);
+        else tf.tidy(() => p.assign(value.toFloat())); // the cast copy is released with the tidy
         continue;
       }
       const b = buffers.get(key);

@@ -3,3 +3,5 @@ export { initRuntime, currentBackend, BACKEND_NAMES, type BackendChoice, type Ru
 export { Rng } from './rng.js';
 export { applyWasmFixes } from './wasm_fixes.js';
 export { setWasmBackend, resolveWasmThreads, wasmThreadsInUse, MAX_WASM_THREADS } from './wasm_threads.js';
+export { registerCpuFallback, runKernelOnCpu } from './cpu_fallback.js';
+export { registerGradKernels } from './wasm_grad_kernels.js';

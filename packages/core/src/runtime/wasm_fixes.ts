@@ -73,14 +73,13 @@ function explicitSamePadding(kernelName: string): void {
     ...k,
     kernelFunc: ((args: { inputs: Record<string, TensorInfo>; backend: unknown; attrs: Record<string, unknown> }) => {
       const { attrs, inputs } = args;
-      if (attrs.pad !== 'same') return run(args);
-      // only wasm's Conv2D honours NCHW; the others always read NHWC
-      const nchw = kernelName === 'Conv2D' && attrs.dataFormat === 'NCHW';
+      // (wasm convs are NHWC only: an NCHW call goes through unchanged to wasm's own error)
+      if (attrs.pad !== 'same' || attrs.dataFormat === 'NCHW') return run(args);
       const info = tf.backend_util.computeConv2DInfo(inputs.x.shape as [number, number, number, number],
         inputs.filter.shape as [number, number, number, number], attrs.strides as [number, number],
-        (attrs.dilations ?? 1) as [number, number], 'same', undefined, depthwise, nchw ? 'channelsFirst' : 'channelsLast');
+        (attrs.dilations ?? 1) as [number, number], 'same', undefined, depthwise);
       const { top, bottom, left, right } = info.padInfo;
-      const pad = nchw ? [[0, 0], [0, 0], [top, bottom], [left, right]] : [[0, 0], [top, bottom], [left, right], [0, 0]];
+      const pad = [[0, 0], [top, bottom], [left, right], [0, 0]];
       return run({ ...args, attrs: { ...attrs, pad } });
     }) as unknown as tf.KernelFunc,
   });

@@ -21,8 +21,8 @@
  *  4. The C++ side caps the pool at `emscripten_num_logical_cores() / 2` (it assumes 2
  *     hyper-threads per core), i.e. 1 thread on a 2-vCPU machine, and reads it from `os.cpus()` in
  *     a static constructor → `os.cpus()` reports at least 2·threads entries while it runs.
- * Emscripten pre-spawns 8 `worker_threads` (PTHREAD_POOL_SIZE, unref'd so they never keep the
- * process alive); XNNPACK uses `threads` of them. Results equal the single-threaded build bit for
+ * Emscripten pre-spawns 8 `worker_threads` (PTHREAD_POOL_SIZE); XNNPACK's pool runs on `threads`
+ * of them, and those are unref'd afterwards so that they never keep the process alive. Results equal the single-threaded build bit for
  * bit (each output element is still reduced by one thread; tests/core/wasm_threads.test.ts).
  * If anything fails, the backend falls back to the single-threaded SIMD build with a warning.
  */
@@ -121,6 +121,13 @@ function installBridges(threads: number): () => void {
   };
 }
 
+/** Emscripten `ref()`s the worker of each running pthread; XNNPACK's pool threads idle forever, so
+ * they would keep Node from exiting. */
+function unrefPoolThreads(): void {
+  const backend = tf.findBackend('wasm') as unknown as { wasm?: { PThread?: { runningWorkers: { unref(): void }[] } } };
+  for (const worker of backend.wasm?.PThread?.runningWorkers ?? []) worker.unref();
+}
+
 /**
  * `tf.setBackend('wasm')` with `threads` XNNPACK threads (option / env / auto); falls back to the
  * single-threaded SIMD build if the threaded one fails. Returns whether the backend is set.
@@ -143,6 +150,7 @@ export async function setWasmBackend(threads?: number | 'auto'): Promise<boolean
       remove();
     }
     if (ok) {
+      unrefPoolThreads();
       threadsInUse = wasm.getThreadsCount();
       return true;
     }

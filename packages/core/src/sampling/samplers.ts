@@ -7,6 +7,7 @@
 import { tf, type Tensor } from '../runtime/tf.js';
 import type { Rng } from '../runtime/rng.js';
 import type { Condition } from '../dit/condition.js';
+import { progress } from '../util/progress.js';
 import { T_EPS, toVelocity } from '../transport/path.js';
 import { type Denoiser, disposeDenoiserOutput } from './denoiser.js';
 
@@ -88,4 +89,14 @@ export function sample(d: Denoiser, shape: number[], rng: Rng, o: SamplerOptions
   } finally {
     noise.dispose();
   }
+}
+
+/** An `onStep` that shows steps/s and ETA through the project's progress display. */
+export function progressOnStep(label = 'sample'): (info: StepInfo) => void {
+  let bar: ReturnType<typeof progress> | null = null;
+  return ({ step, steps, t }) => {
+    bar ??= progress({ label, total: steps, unit: 'step' });
+    bar.update(step + 1, { t });
+    if (step + 1 === steps) bar.finish();
+  };
 }

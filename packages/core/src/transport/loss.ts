@@ -5,7 +5,7 @@
  *  - RAE v1 (velocity prediction): L = mean (v̂ − (ε − x))².
  */
 import { tf, type Tensor } from '../runtime/tf.js';
-import { T_EPS, expandT, interpolate, velocityTarget, xToVelocity } from './path.js';
+import { T_EPS, velocityTarget, xToVelocity } from './path.js';
 
 /** Element-wise (v̂ − v)² of an x-prediction, both velocities clamped at tEps: [B, …] (no reduction, as upstream). */
 export function xPredictionLoss(xHat: Tensor, x: Tensor, xt: Tensor, t: Tensor, tEps = T_EPS): Tensor {
@@ -21,5 +21,3 @@ export function velocityLoss(vHat: Tensor, x: Tensor, noise: Tensor): Tensor {
 export function meanFlat(x: Tensor): Tensor {
   return tf.tidy(() => x.reshape([x.shape[0], -1]).mean(1));
 }
-
-export { expandT, interpolate };

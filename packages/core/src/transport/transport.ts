@@ -10,7 +10,7 @@ import type { Condition } from '../dit/condition.js';
 import type { DiTModel } from '../dit/model.js';
 import { repaLoss } from '../dit/repa.js';
 import { interpolate } from './path.js';
-import { meanFlat, velocityLoss, xPredictionLoss } from './loss.js';
+import { velocityLoss, xPredictionLoss } from './loss.js';
 import { sampleTimes, type TimeDistribution } from './time.js';
 
 export const TransportConfigSchema = z.object({
@@ -110,5 +110,3 @@ export function lossForGrads(terms: LossTerms, log?: Record<string, number>): tf
   if (log) for (const [k, v] of Object.entries(terms.parts)) log[k] = v.dataSync()[0];
   return terms.loss;
 }
-
-export { meanFlat };

@@ -9,6 +9,7 @@ export { SiglipMultiheadAttentionPoolingHead, MultiheadAttention } from './pooli
 export { SiglipVisionModel, SiglipVisionTransformer, SiglipVisionEmbeddings, disposeVisionOutput, type SiglipVisionOutput } from './vision.js';
 export { SiglipTextModel, SiglipTextTransformer, SiglipTextEmbeddings, disposeTextOutput, type SiglipTextOutput } from './text.js';
 export {
-  siglipVisionFromWeights, siglip2VisionFromWeights, siglipTextFromWeights,
-  loadSiglipVisionModel, loadSiglip2VisionModel, loadSiglipTextModel, readHFFolder, type Sources,
+  siglipVisionFromFolder, siglip2VisionFromFolder, siglipTextFromFolder,
+  loadSiglipVisionModel, loadSiglip2VisionModel, loadSiglipTextModel,
 } from './load.js';
+export { buildSiglip } from './build.js';

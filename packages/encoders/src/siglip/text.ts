@@ -90,6 +90,7 @@ function checkIds(ids: Tensor, c: SiglipTextConfig): void {
 
 /** HF `SiglipTextModel` / `Siglip2TextModel`: state-dict keys `text_model.*`. */
 export class SiglipTextModel extends Module {
+  readonly modelType = 'siglip_text_model';
   readonly text_model: SiglipTextTransformer;
   constructor(readonly config: SiglipTextConfig) {
     super();

@@ -8,7 +8,7 @@ import type { SiglipVisionConfig } from './config.js';
 import { Embedding, SiglipEncoder } from './layers.js';
 import { SiglipMultiheadAttentionPoolingHead } from './pooling_head.js';
 import { interpolatePosTable } from '../vit/interpolate.js';
-import { disposeViTOutput, type ViTOutput } from '../vit/model.js';
+import { disposeViTOutput, type HFVisionModel, type ViTOutput } from '../vit/model.js';
 
 /**
  * Outputs of a SigLIP vision tower (the HF families' `ViTOutput`): `hiddenStates` = [embeddings,
@@ -81,11 +81,24 @@ export class SiglipVisionTransformer extends Module {
 }
 
 /** HF `SiglipVisionModel`: state-dict keys `vision_model.*`. */
-export class SiglipVisionModel extends Module {
+export class SiglipVisionModel extends Module implements HFVisionModel {
+  readonly modelType = 'siglip_vision_model';
   readonly vision_model: SiglipVisionTransformer;
+  readonly numLayers: number;
+  readonly hiddenSize: number;
+  readonly patchSize: number;
+  readonly imageSize: [number, number];
+  /** No CLS or register tokens. */
+  readonly prefixTokens = 0;
+  readonly finalNormEps: number;
   constructor(readonly config: SiglipVisionConfig) {
     super();
     this.vision_model = this.child('vision_model', new SiglipVisionTransformer(config));
+    this.numLayers = config.num_hidden_layers;
+    this.hiddenSize = config.hidden_size;
+    this.patchSize = config.patch_size;
+    this.imageSize = [config.image_size, config.image_size];
+    this.finalNormEps = config.layer_norm_eps;
     this.eval();
   }
   /** pixel values NCHW [B, C, H, W] (normalised) → every hidden state, last_hidden_state, pooler_output. */

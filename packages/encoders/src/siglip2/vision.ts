@@ -74,15 +74,17 @@ export class Siglip2VisionTransformer extends Module {
       throw new Error(`pixel_attention_mask must be [${b}, ${m}], got [${pixelAttentionMask.shape}]`);
     }
     const emb = this.embeddings.forward(pixelValues, shapes);
-    // Without an explicit mask the first h·w rows of each image are the real ones (the processor's layout).
-    const keep = pixelAttentionMask ?? maskFromShapes(shapes, m);
-    const mask = keyPaddingMask(keep);
-    if (keep !== pixelAttentionMask) keep.dispose();
+    // Without an explicit mask the first h·w rows of each image are the real ones (the processor's
+    // layout); when every row is real there is nothing to mask.
+    const full = shapes.every(([h, w]) => h * w === m);
+    const keep = pixelAttentionMask ?? (full ? null : maskFromShapes(shapes, m));
+    const mask = keep == null ? null : keyPaddingMask(keep);
+    if (keep !== pixelAttentionMask) keep?.dispose();
     const hiddenStates = this.encoder.forward(emb, mask);
     emb.dispose();
     const lastHiddenState = this.post_layernorm.forward(hiddenStates[hiddenStates.length - 1]);
     const poolerOutput = this.head && opts.withHead !== false ? this.head.forward(lastHiddenState, mask) : null;
-    mask.dispose();
+    mask?.dispose();
     // one grid per image; `grid` reports the first (the same for all in fixed-resolution use)
     return { hiddenStates, lastHiddenState, poolerOutput, grid: [...shapes[0]], prefixTokens: 0, extras: {} };
   }
@@ -97,6 +99,7 @@ export function maskFromShapes(shapes: [number, number][], maxPatches: number): 
 
 /** HF `Siglip2VisionModel`: state-dict keys `vision_model.*`. */
 export class Siglip2VisionModel extends Module {
+  readonly modelType = 'siglip2_vision_model';
   readonly vision_model: Siglip2VisionTransformer;
   constructor(readonly config: Siglip2VisionConfig) {
     super();

@@ -6,7 +6,8 @@
 import * as path from 'node:path';
 import { tf, type Tensor } from '@raev2/core';
 import { loadTokenizer, batchTensors, type TextTokenizer, type TokenizeOptions } from './tokenizer.js';
-import { readHFFolder, siglipTextFromWeights } from '../siglip/load.js';
+import { siglipTextFromFolder } from '../siglip/load.js';
+import { openModelFolder } from '../hf/folder.js';
 import type { SiglipTextModel } from '../siglip/text.js';
 
 export interface TextEncoding {
@@ -76,13 +77,7 @@ export function siglipTextEncoder(name: string, tokenizer: TextTokenizer, model:
  * (a stand-alone text model or a combined `siglip`/`siglip2` checkpoint) and its tokenizer files.
  */
 export async function loadSiglipTextEncoder(folder: string, opts: SiglipTextEncoderOptions = {}): Promise<TextEncoder> {
-  const { config, weights, sources } = readHFFolder(folder, (k) => k.startsWith('text_model.'));
-  let model: SiglipTextModel;
-  try {
-    model = siglipTextFromWeights(config, weights, sources);
-  } finally {
-    for (const t of weights.values()) t.dispose();
-  }
+  const model = siglipTextFromFolder(openModelFolder(path.resolve(folder)));
   try {
     // Both SigLIP generations were trained on lower-cased text, but SigLIP-2's hub tokenizer is a plain Gemma one.
     const tokenizer = await loadTokenizer(folder, { lowercase: true, ...opts });

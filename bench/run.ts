@@ -1,0 +1,71 @@
+/** Runs the benchmark sections and collects their tables and raw results. */
+import { initRuntime } from '@raev2/core';
+import type { BenchContext } from './context.js';
+import type { TimingOptions } from './timing.js';
+import { machineInfo, type MachineInfo } from './machine.js';
+import { benchMatmul, type MatmulResult } from './matmul.js';
+import { benchBlock, type BlockResult } from './block.js';
+import { benchEncoder, type EncoderResult } from './encoder.js';
+import type { Table } from './table.js';
+
+export const SECTIONS = ['matmul', 'block', 'encoder'] as const;
+export type Section = (typeof SECTIONS)[number];
+
+export interface BenchOptions {
+  smoke?: boolean;
+  sections?: readonly Section[];
+  /** Time the pure-JS cpu backend too where affordable (default true). */
+  cpu?: boolean;
+  /** wasm threads (see runtime/wasm_threads.ts); default RAEV2_WASM_THREADS. */
+  threads?: number;
+  onnxThreads?: number;
+  log?: (line: string) => void;
+}
+
+export interface BenchReport {
+  machine: MachineInfo;
+  tables: Table[];
+  matmul?: MatmulResult[];
+  block?: BlockResult[];
+  encoder?: EncoderResult[];
+  seconds: number;
+}
+
+/** Timing policy: smoke = one run; small cases many runs, big cases ≥ 3 within a ~3 s budget. */
+function timingPolicy(smoke: boolean): (flops: number) => TimingOptions {
+  if (smoke) return () => ({ warmup: 1, repeats: 1 });
+  return (flops) => (flops < 1e9 ? { warmup: 2, repeats: 15, minRepeats: 5, budgetMs: 1500 } : { warmup: 1, repeats: 7, minRepeats: 3, budgetMs: 4000 });
+}
+
+export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
+  const t0 = performance.now();
+  const backend = await initRuntime({ threads: opts.threads, log: false });
+  const onnxThreads = opts.onnxThreads ?? 2;
+  const ctx: BenchContext = {
+    smoke: opts.smoke ?? false,
+    backend,
+    cpu: opts.cpu ?? true,
+    onnxThreads,
+    timing: timingPolicy(opts.smoke ?? false),
+    log: opts.log ?? (() => {}),
+  };
+  const sections = new Set(opts.sections ?? SECTIONS);
+  const report: BenchReport = { machine: machineInfo(onnxThreads), tables: [], seconds: 0 };
+  if (sections.has('matmul')) {
+    const r = await benchMatmul(ctx);
+    report.tables.push(r.table);
+    report.matmul = r.results;
+  }
+  if (sections.has('block')) {
+    const r = await benchBlock(ctx);
+    report.tables.push(r.table);
+    report.block = r.results;
+  }
+  if (sections.has('encoder')) {
+    const r = await benchEncoder(ctx);
+    report.tables.push(r.table);
+    report.encoder = r.results;
+  }
+  report.seconds = (performance.now() - t0) / 1000;
+  return report;
+}

@@ -1,0 +1,216 @@
+/**
+ * Generation metrics of a stage-2 model against real data (SPEC §2.3): FD per feature space of
+ * generated vs training samples, FD_r^k against the held-out floor, and the class accuracy of
+ * generated samples under a linear probe trained on real training latents (with the probe's own
+ * held-out accuracy on real data as the ceiling to compare against).
+ */
+import { tf, type Tensor } from '../runtime/tf.js';
+import { Rng } from '../runtime/rng.js';
+import type { DiTModel } from '../dit/model.js';
+import type { GuidanceConfigInput } from '../sampling/guidance.js';
+import type { SamplerName } from '../sampling/samplers.js';
+import { FeatureSet, generationFD, poolLatents, type FeatureSpace, type LatentPool } from '../metrics/generation.js';
+import { LinearProbe, type ProbeOptions } from '../metrics/probe.js';
+import { balancedLabels, generateLatents } from './generate.js';
+import { latentBatch, type LatentSet } from './latents.js';
+
+/** Real samples of one split: latents and, per image feature space, precomputed features ([count, 1, d] sets). */
+export interface RealSplit {
+  latents: LatentSet;
+  imageFeatures: Record<string, LatentSet>;
+}
+
+/** What generated samples are compared with; built once per run. */
+export interface RealReference {
+  spaces: FeatureSpace[];
+  train: FeatureSet;
+  heldOut: FeatureSet | null;
+  numClasses: number;
+  /** Held-out sample count (the default number of samples to generate). */
+  heldOutCount: number;
+  probe: LinearProbe | null;
+  probePool: LatentPool;
+  probeTrainAccuracy?: number;
+  probeHeldOutAccuracy?: number;
+}
+
+const CHUNK = 256;
+
+/** Feature statistics of a real split in every space. */
+export function realFeatureSet(spaces: FeatureSpace[], split: RealSplit): FeatureSet {
+  const set = new FeatureSet(spaces);
+  for (const s of spaces) {
+    const stats = set.stats.get(s.name)!;
+    if (s.input === 'latents') {
+      for (let i = 0; i < split.latents.count; i += CHUNK) {
+        const z = latentBatch(split.latents, range(i, Math.min(i + CHUNK, split.latents.count)));
+        const f = s.features(z);
+        stats.update(f);
+        tf.dispose([z, f]);
+      }
+    } else {
+      const f = split.imageFeatures[s.name];
+      if (f == null) throw new Error(`no real "${s.name}" features for this split`);
+      if (f.channels !== s.dim) throw new Error(`real "${s.name}" features have ${f.channels} dims, the space ${s.dim}`);
+      stats.update(f.latents);
+    }
+  }
+  return set;
+}
+
+/** Pooled latent features [count, d] of a latent set (the probe's input). */
+function pooledFeatures(set: LatentSet, pool: LatentPool): Tensor {
+  return tf.tidy(() => {
+    const parts: Tensor[] = [];
+    for (let i = 0; i < set.count; i += CHUNK) {
+      const z = latentBatch(set, range(i, Math.min(i + CHUNK, set.count)));
+      parts.push(poolLatents(z, pool));
+    }
+    return parts.length === 1 ? parts[0] : tf.concat(parts, 0);
+  });
+}
+
+/** Build the real reference: feature sets of train (and held-out) and, when asked, the linear probe. */
+export function buildReference(o: {
+  spaces: FeatureSpace[];
+  train: RealSplit;
+  heldOut: RealSplit | null;
+  numClasses: number;
+  probe?: boolean;
+  probePool?: LatentPool;
+  probeOptions?: ProbeOptions;
+}): RealReference {
+  const ref: RealReference = {
+    spaces: o.spaces,
+    train: realFeatureSet(o.spaces, o.train),
+    heldOut: o.heldOut && o.heldOut.latents.count >= 2 ? realFeatureSet(o.spaces, o.heldOut) : null,
+    numClasses: o.numClasses,
+    heldOutCount: o.heldOut?.latents.count ?? 0,
+    probe: null,
+    probePool: o.probePool ?? 'flat',
+  };
+  if (o.probe && o.numClasses >= 2) {
+    const x = pooledFeatures(o.train.latents, ref.probePool);
+    try {
+      const r = LinearProbe.train(x, o.train.latents.labels, o.numClasses, o.probeOptions);
+      ref.probe = r.probe;
+      ref.probeTrainAccuracy = r.trainAccuracy;
+    } finally {
+      x.dispose();
+    }
+    if (o.heldOut && o.heldOut.latents.count > 0) {
+      const xh = pooledFeatures(o.heldOut.latents, ref.probePool);
+      try {
+        ref.probeHeldOutAccuracy = ref.probe.accuracy(xh, o.heldOut.latents.labels);
+      } finally {
+        xh.dispose();
+      }
+    }
+  }
+  return ref;
+}
+
+export function disposeReference(ref: RealReference): void {
+  ref.probe?.dispose();
+}
+
+export interface EvaluateOptions {
+  /** Samples to generate (default: the held-out count, else 256), balanced over classes. */
+  count?: number;
+  steps: number;
+  sampler?: SamplerName;
+  guidance?: GuidanceConfigInput;
+  shift: number;
+  seed: number;
+  /** Latents [B, N, C] → images NHWC [0, 1]; needed by image feature spaces. */
+  decode?: (latents: Tensor) => Tensor;
+  batchSize?: number;
+  weak?: DiTModel;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** One evaluation: per-space FD (and the held-out floor), FD_r, probe accuracies, NFE. */
+export interface GenerationMetrics {
+  count: number;
+  steps: number;
+  guidance: string;
+  nfePerImage: number;
+  fd: Record<string, number>;
+  fdHeldOut?: Record<string, number>;
+  fdRatio?: Record<string, number>;
+  fdr?: number;
+  /** Fraction of generated samples the probe assigns to their conditioning class. */
+  probeAccuracy?: number;
+  probeTrainAccuracy?: number;
+  probeHeldOutAccuracy?: number;
+  seconds: number;
+}
+
+/** Generate `count` class-balanced samples from `model` and score them against `ref`. */
+export function evaluateGeneration(model: DiTModel, ref: RealReference, o: EvaluateOptions): GenerationMetrics {
+  const t0 = performance.now();
+  const count = o.count ?? (ref.heldOutCount >= 2 ? ref.heldOutCount : 256);
+  if (count < 2) throw new Error(`evaluateGeneration: need at least 2 samples, asked for ${count}`);
+  const needImages = ref.spaces.some((s) => s.input === 'images');
+  if (needImages && o.decode == null) throw new Error(`feature space(s) ${ref.spaces.filter((s) => s.input === 'images').map((s) => s.name).join(', ')} need decoded images, but no decoder was given`);
+  const labels = balancedLabels(ref.numClasses, count);
+  const gen = new FeatureSet(ref.spaces);
+  const rng = new Rng(o.seed);
+  const bs = o.batchSize ?? 64;
+  let rows = 0, hits = 0;
+  for (let i = 0; i < count; i += bs) {
+    const chunk = labels.slice(i, i + bs);
+    const g = generateLatents(model, chunk, { steps: o.steps, sampler: o.sampler, guidance: o.guidance, shift: o.shift, seed: rng, batchSize: bs, weak: o.weak });
+    let images: Tensor | undefined;
+    try {
+      rows += g.nfePerImage * chunk.length;
+      images = needImages ? o.decode!(g.latents) : undefined;
+      gen.update({ latents: g.latents, images });
+      if (ref.probe) {
+        const f = poolLatents(g.latents, ref.probePool);
+        const pred = ref.probe.predict(f);
+        f.dispose();
+        pred.forEach((p, k) => { if (p === chunk[k]) hits++; });
+      }
+    } finally {
+      g.latents.dispose();
+      images?.dispose();
+    }
+    o.onProgress?.(Math.min(i + bs, count), count);
+  }
+  const fd = generationFD(gen, ref.train, ref.heldOut ?? undefined);
+  const out: GenerationMetrics = {
+    count,
+    steps: o.steps,
+    guidance: guidanceLabel(o.guidance),
+    nfePerImage: rows / count,
+    fd: Object.fromEntries(fd.spaces.map((s) => [s.space, s.fd])),
+    seconds: 0,
+  };
+  if (ref.heldOut) {
+    out.fdHeldOut = Object.fromEntries(fd.spaces.map((s) => [s.space, s.heldOut!]));
+    out.fdRatio = Object.fromEntries(fd.spaces.map((s) => [s.space, s.ratio!]));
+    out.fdr = fd.fdr;
+  }
+  if (ref.probe) {
+    out.probeAccuracy = hits / count;
+    out.probeTrainAccuracy = ref.probeTrainAccuracy;
+    if (ref.probeHeldOutAccuracy != null) out.probeHeldOutAccuracy = ref.probeHeldOutAccuracy;
+  }
+  out.seconds = (performance.now() - t0) / 1000;
+  return out;
+}
+
+/** Short text for a guidance config, e.g. `free(1.78)`, `cfg(1.5)`, `none`. */
+export function guidanceLabel(g: GuidanceConfigInput | undefined): string {
+  const m = g?.method ?? 'none';
+  if (m === 'none') return 'none';
+  const cfg = g?.cfgScale ?? 1, free = g?.freeScale ?? 1.78;
+  if (m === 'free') return `free(${free})`;
+  if (m === 'free+cfg') return `free(${free})+cfg(${cfg})`;
+  return `${m}(${cfg})`;
+}
+
+function range(a: number, b: number): number[] {
+  return Array.from({ length: b - a }, (_, i) => a + i);
+}

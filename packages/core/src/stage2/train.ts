@@ -1,0 +1,274 @@
+/**
+ * `stage2 train` as a function: flow-matching training of a DiT^DH on standardised RAE latents
+ * (SPEC §2.1–2.2) — label dropout, logit-normal t with the dimension shift, x- or v-prediction,
+ * base head and optional REPA, AdamW or Muon, grad clip, EMA — through runTraining (checkpoints,
+ * resume, Ctrl-C). Every `samples.every` steps it writes a per-class sample grid, every
+ * `metrics.every` steps it appends generation metrics (EMA weights) to `metrics.jsonl`.
+ */
+import * as path from 'node:path';
+import { tf, type Tensor } from '../runtime/tf.js';
+import { Rng } from '../runtime/rng.js';
+import type { DiTModel } from '../dit/model.js';
+import { createDiT } from '../dit/create.js';
+import { drawTraining, flowMatchingLoss, lossForGrads, type TransportConfig } from '../transport/transport.js';
+import { dropLabels } from '../transport/dropout.js';
+import { AdamW } from '../train/optim/adamw.js';
+import { muonWithAdamW } from '../train/optim/muon.js';
+import type { Optimizer } from '../train/optim/optimizer.js';
+import { Ema } from '../train/ema.js';
+import { EpochSampler } from '../train/sampler.js';
+import { parseSchedule } from '../train/schedule.js';
+import { clipGradNorm } from '../train/clip.js';
+import { disposeGrads, valueAndGrads } from '../train/grads.js';
+import { runTraining, type LogRecord } from '../train/loop.js';
+import { assertSameConfig, latestCheckpoint, listCheckpoints, readCheckpointState } from '../io/checkpoint.js';
+import type { Encoder } from '../encoder.js';
+import { encoderFeatureSpace, latentFeatureSpace, type FeatureSpace } from '../metrics/generation.js';
+import { ImageStore } from '../stage1/images.js';
+import { STAGE2_RESUME_IGNORE, resolveDiTConfig, resolveShift, resolveTransport, type Stage2Config } from './config.js';
+import type { Stage2Data } from './data.js';
+import { latentBatch, statsHash, type LatentSet } from './latents.js';
+import { encodeStandardized, prepareReal, type LatentSource } from './prepare.js';
+import { buildReference, disposeReference, evaluateGeneration, type RealReference } from './evaluate.js';
+import { METRICS_FILE, appendMetrics, truncateMetrics, type MetricsRecord } from './metrics_log.js';
+import { classMajorLabels, generateLatents } from './generate.js';
+import { writeLabelledGrid } from './grid.js';
+import { STAGE2_MODULE, type Resolved, type Stage2RunConfig } from './run.js';
+
+/** The resolved pieces a run needs (built by the CLI from the config's spec strings and paths). */
+export interface Stage2Parts extends Omit<LatentSource, 'grid'> {
+  data: Stage2Data;
+  /** Standardised latents [B, N, C] → images NHWC [0, 1] (the stage-1 decoder); null: no image samples or image-space metrics. */
+  decode: ((latents: Tensor) => Tensor) | null;
+  /** Image feature encoders by metric space name (e.g. `mobilenetv2`). */
+  featureEncoders?: Record<string, Encoder>;
+}
+
+export interface Stage2RunOptions {
+  /** As runTraining: true (default) resumes from `out`'s latest checkpoint, a path from that one, false refuses existing checkpoints. */
+  resume?: boolean | string;
+  handleSignals?: boolean;
+  /** Rebuild the latent caches even when they exist. */
+  recache?: boolean;
+  onLog?: (r: LogRecord) => void;
+  onMetrics?: (r: MetricsRecord) => void;
+}
+
+export interface Stage2Result {
+  dir: string;
+  step: number;
+  totalSteps: number;
+  interrupted: boolean;
+  checkpoint?: string;
+  samples: string[];
+  metrics: MetricsRecord[];
+  resolved: Resolved;
+}
+
+/** Everything decided before training starts (no files written yet): model config, shift, feature spaces. */
+export interface Stage2Plan {
+  resolved: Resolved;
+  transport: TransportConfig;
+  spaces: FeatureSpace[];
+}
+
+/** Resolve and check a config against the parts (throws naming the field: width < channels, unknown space …). */
+export function planStage2(cfg: Stage2Config, parts: Stage2Parts, grid: [number, number], channels: number): Stage2Plan {
+  const latent = { grid, channels };
+  const dit = resolveDiTConfig(cfg, latent, parts.data.classes.length, `stage-2 model (latent ${grid.join('×')}×${channels})`);
+  const prediction = dit.prediction ?? (dit.arch === 'raev2' ? 'x' : 'velocity');
+  const spaces: FeatureSpace[] = [];
+  for (const name of cfg.metrics.spaces) {
+    if (name === 'latent') spaces.push(latentFeatureSpace({ numTokens: grid[0] * grid[1], channels }, 'mean'));
+    else {
+      const enc = parts.featureEncoders?.[name];
+      if (enc == null) throw new Error(`metrics.spaces: no feature encoder for "${name}" (available: latent${Object.keys(parts.featureEncoders ?? {}).map((k) => `, ${k}`).join('')})`);
+      if (parts.decode == null) throw new Error(`metrics.spaces: "${name}" compares images, which needs a decoder (train from a stage-1 run, or use only "latent")`);
+      spaces.push(encoderFeatureSpace(name, enc));
+    }
+  }
+  if (cfg.batchSize > parts.data.train.size) throw new Error(`batchSize ${cfg.batchSize} is larger than the ${parts.data.train.size} training images`);
+  const resolved: Resolved = {
+    dit,
+    grid,
+    channels,
+    shift: resolveShift(cfg, latent),
+    classes: parts.data.classes,
+    encoder: parts.encoderSpec,
+    imageSize: parts.imageSize,
+    stats: statsHash(parts.stats),
+  };
+  return { resolved, transport: resolveTransport(cfg, latent, prediction), spaces };
+}
+
+/** Muon keeps embeddings, tokens and output layers on AdamW (as the reference does). */
+const ADAMW_ONLY = /(^|\.)(s_embedder|x_embedder|t_embedder|y_embedder|ctx_embedder|final_layer|base_final_layer|repa_projector)\./;
+
+function makeOptimizer(cfg: Stage2Config, model: DiTModel): Optimizer {
+  const o = cfg.optimizer;
+  const params = model.namedParameters().filter(([, v]) => v.trainable);
+  if (o.name === 'adamw') return new AdamW(params, { lr: o.lr, betas: o.betas, eps: o.eps, weightDecay: o.weightDecay });
+  return muonWithAdamW(params, { lr: o.lr, betas: o.betas, eps: o.eps, weightDecay: o.weightDecay, momentum: o.momentum, adamw: (n) => ADAMW_ONLY.test(n) });
+}
+
+/** EMA decay at 0-based step t: min(decay, (1 + t)/(10 + t)) with warm-up. */
+export function emaDecayAt(decay: number, step: number, warmup: boolean): number {
+  return warmup ? Math.min(decay, (1 + step) / (10 + step)) : decay;
+}
+
+/** Train (or resume) a stage-2 run; see the file comment. */
+export async function trainStage2(cfg: Stage2Config, parts: Stage2Parts, grid: [number, number], channels: number, opts: Stage2RunOptions = {}): Promise<Stage2Result> {
+  const plan = planStage2(cfg, parts, grid, channels);
+  const { resolved, transport } = plan;
+  const runConfig: Stage2RunConfig = { config: cfg, resolved };
+  const configIgnore = STAGE2_RESUME_IGNORE.map((k) => `config.${k}`);
+  checkResume(cfg.out, opts.resume ?? true, runConfig, configIgnore); // before any latent is computed
+  const src: LatentSource = { ...parts, grid };
+  const online = cfg.latents === 'online';
+  const cacheDir = cfg.cacheDir ?? path.join(cfg.out, 'latents');
+  const prep = { cacheDir, data: cfg.data, batch: cfg.encodeBatch, recache: opts.recache };
+  const wantMetrics = cfg.metrics.every != null;
+  const disposers: (() => void)[] = [];
+  try {
+    // training latents: cached (computed once) or, online, the decoded images encoded per batch
+    let trainSet: LatentSet | null = null, store: ImageStore | null = null;
+    let ref: RealReference | null = null;
+    const reference = async (): Promise<RealReference> => {
+      if (ref) return ref;
+      const real = await prepareReal(parts.data, plan.spaces, src, { ...prep, cacheDir: online ? null : cacheDir });
+      trainSet ??= real.train.latents;
+      ref = buildReference({ spaces: plan.spaces, train: real.train, heldOut: real.heldOut, numClasses: resolved.classes.length, probe: cfg.metrics.probe, probePool: cfg.metrics.probePool, probeOptions: { seed: cfg.seed } });
+      disposers.push(() => disposeReference(ref!));
+      return ref;
+    };
+    if (!online) {
+      if (wantMetrics) await reference();
+      else trainSet = (await prepareReal({ train: parts.data.train, heldOut: null }, [], src, prep)).train.latents;
+    } else store = await ImageStore.load(parts.data.train, parts.imageSize);
+    const trainLabels = Int32Array.from({ length: parts.data.train.size }, (_, i) => parts.data.train.get(i).label ?? 0);
+
+    const model = createDiT(resolved.dit, cfg.seed);
+    const optimizer = makeOptimizer(cfg, model);
+    const ema = new Ema(model);
+    disposers.push(() => model.dispose(), () => optimizer.dispose(), () => ema.dispose());
+    const params = model.namedParameters().filter(([, v]) => v.trainable);
+    const sampler = new EpochSampler(parts.data.train.size, cfg.batchSize);
+    const totalSteps = cfg.steps ?? Math.max(1, Math.round(cfg.epochs * sampler.stepsPerEpoch));
+    const s = cfg.schedule;
+    const schedule = parseSchedule(s.kind === 'constant' ? { kind: 'constant', lr: cfg.optimizer.lr, warmupSteps: s.warmupSteps } : { kind: s.kind, lr: cfg.optimizer.lr, warmupSteps: Math.min(s.warmupSteps, totalSteps), totalSteps, finalLr: s.finalLr }, 'stage-2 lr schedule');
+    const numClasses = resolved.classes.length;
+    const useRepa = cfg.model.repa != null;
+    const metricsFile = path.join(cfg.out, METRICS_FILE);
+    const samples: string[] = [];
+    const metrics: MetricsRecord[] = [];
+    let truncated = false;
+
+    const batchLatents = (idx: number[]): Tensor => {
+      if (trainSet) return latentBatch(trainSet, idx);
+      const x = store!.batch(idx);
+      try {
+        return encodeStandardized(src, x);
+      } finally {
+        x.dispose();
+      }
+    };
+
+    const writeSamples = async (step: number) => {
+      if (parts.decode == null) return;
+      const sc = cfg.samples;
+      const classes = Array.from({ length: Math.min(numClasses, sc.maxClasses) }, (_, i) => i);
+      const labels = classMajorLabels(classes, sc.perClass);
+      const g = generateLatents(model, labels, { steps: sc.steps, sampler: sc.sampler, guidance: sc.guidance, shift: resolved.shift, seed: sc.seed });
+      const images = tf.tidy(() => parts.decode!(g.latents));
+      g.latents.dispose();
+      const rows = classes.map((c, i) => ({ label: resolved.classes[c], images: images.slice([i * sc.perClass, 0, 0, 0], [sc.perClass, -1, -1, -1]) }));
+      const file = path.join(cfg.out, 'samples', `step-${String(step).padStart(7, '0')}.png`);
+      try {
+        await writeLabelledGrid(file, rows);
+      } finally {
+        tf.dispose([images, ...rows.map((r) => r.images)]);
+      }
+      samples.push(file);
+    };
+
+    const writeMetrics = async (step: number) => {
+      const mc = cfg.metrics;
+      const r = await reference();
+      const m = evaluateGeneration(model, r, { count: mc.count ?? Math.min(512, r.heldOutCount >= 2 ? r.heldOutCount : 256), steps: mc.steps, sampler: mc.sampler, guidance: mc.guidance, shift: resolved.shift, seed: mc.seed, decode: parts.decode ?? undefined });
+      const rec: MetricsRecord = { step, time: new Date().toISOString(), ...m };
+      appendMetrics(metricsFile, rec);
+      metrics.push(rec);
+      opts.onMetrics?.(rec);
+    };
+
+    const periodic = async (step: number) => {
+      const at = (every: number | null) => every != null && ((every > 0 && step % every === 0) || step === totalSteps);
+      const doSamples = at(cfg.samples.every) && parts.decode != null, doMetrics = at(cfg.metrics.every);
+      if (!doSamples && !doMetrics) return;
+      ema.swap(); // evaluate the EMA weights, as upstream samples
+      try {
+        if (doSamples) await writeSamples(step);
+        if (doMetrics) await writeMetrics(step);
+      } finally {
+        ema.swap();
+      }
+    };
+
+    const result = await runTraining({
+      dir: cfg.out,
+      totalSteps,
+      checkpointEvery: cfg.checkpointEvery,
+      logEvery: cfg.logEvery,
+      keep: cfg.keep,
+      modules: { [STAGE2_MODULE]: model },
+      optimizer,
+      ema,
+      rng: new Rng([cfg.seed, 0x5eed, 2, 3]),
+      config: runConfig,
+      configIgnore,
+      schedule,
+      resume: opts.resume ?? true,
+      label: 'stage2 train',
+      handleSignals: opts.handleSignals,
+      onLog: opts.onLog,
+      step: async (ctx) => {
+        if (!truncated) {
+          truncateMetrics(metricsFile, ctx.step); // a resumed run forgets records written after its checkpoint
+          truncated = true;
+        }
+        const idx = sampler.next(ctx);
+        const x = batchLatents(idx);
+        const y = dropLabels(idx.map((i) => trainLabels[i]), cfg.labelDropout, numClasses, ctx.rng);
+        const draw = drawTraining(ctx.rng, x.shape, transport);
+        const terms: Record<string, number> = {};
+        let value: number, grads: Map<string, Tensor>;
+        try {
+          ({ value, grads } = valueAndGrads(() => lossForGrads(flowMatchingLoss(model, x, { labels: y }, draw, transport, useRepa ? { repaTarget: x } : {}), terms), params));
+        } finally {
+          tf.dispose([x, y, draw.t, draw.noise]);
+        }
+        const scalars: Record<string, number> = { loss: value, ...terms };
+        if (cfg.gradClip != null) scalars.gradNorm = clipGradNorm(grads, cfg.gradClip);
+        optimizer.step(grads);
+        disposeGrads(grads);
+        ema.update(emaDecayAt(cfg.ema, ctx.step, cfg.emaWarmup));
+        await periodic(ctx.step + 1);
+        return scalars;
+      },
+    });
+    return { dir: cfg.out, step: result.step, totalSteps, interrupted: result.interrupted, checkpoint: result.checkpoint, samples, metrics, resolved };
+  } finally {
+    for (const d of disposers.reverse()) d();
+  }
+}
+
+/** Fail early (before caching) when a resume would fail: no/odd checkpoint, or a changed config. */
+function checkResume(dir: string, resume: boolean | string, config: Stage2RunConfig, ignore: readonly string[]): void {
+  if (resume === false) {
+    if (listCheckpoints(dir).length) throw new Error(`${dir} already holds checkpoints (latest ${latestCheckpoint(dir)}); resume, or use a new directory`);
+    return;
+  }
+  const from = typeof resume === 'string' ? resume : latestCheckpoint(dir);
+  if (from == null) return;
+  assertSameConfig(readCheckpointState(from).config, config, ignore, `checkpoint ${from}`);
+}
