@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { tf, Rng, encodeImagesAsync, disposeOutput, combineLayers } from '@raev2/core';
 import { loadOnnxEncoder, loadEncoder } from '@raev2/encoders';
-import { assertClose, useBackend } from '../helpers/fixtures.js';
+import { assertClose, maxAbsDiff, useBackend } from '../helpers/fixtures.js';
 import { tinyVitOnnx, tinyVitTf, tinyVitWeights, type TinyVitConfig } from './onnx_tiny_vit.js';
 
 const cfg: TinyVitConfig = { hidden: 32, heads: 2, layers: 3, patch: 8, mlp: 64, eps: 1e-6 };
@@ -22,7 +22,7 @@ function writeModel(): string {
   return dir;
 }
 
-test('ONNX encoder: hidden_states.0…L from onnxruntime match the same ViT computed in tfjs', async () => {
+test('ONNX encoder: hidden_states.0…L from onnxruntime match the same ViT computed in tfjs', async (t) => {
   await useBackend('cpu');
   const dir = writeModel();
   const w = weights();
@@ -41,7 +41,10 @@ test('ONNX encoder: hidden_states.0…L from onnxruntime match the same ViT comp
   const ref = tf.tidy(() => tinyVitTf(cfg, w, px));
   assert.equal(out.hiddenStates.length, cfg.layers + 1);
   assert.deepEqual(out.grid, [4, 4]);
-  out.hiddenStates.forEach((h, i) => assertClose(h, ref[i], 1e-4, `hidden_states.${i}`));
+  out.hiddenStates.forEach((h, i) => {
+    t.diagnostic(`hidden_states.${i}: max abs diff ${maxAbsDiff(h, ref[i]).toExponential(2)}`);
+    assertClose(h, ref[i], 1e-4, `hidden_states.${i}`);
+  });
   // A second resolution (6×2 patches): the graph has dynamic H, W; positions only fit 17 tokens, so ORT must fail clearly.
   const wrong = tf.zeros([1, 3, 48, 16]);
   await assert.rejects(enc.forwardAsync(wrong), /./);

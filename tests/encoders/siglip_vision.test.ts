@@ -37,14 +37,23 @@ for (const backend of testBackends()) {
   });
 }
 
-test('siglip_vision: a different input size without interpolatePosEncoding is a clear error', async () => {
+test('siglip_vision: leftover pixels are dropped like the stride-p conv; another grid needs interpolatePosEncoding', async () => {
   await useBackend('cpu');
+  const io = loadIO(FAMILY);
   const model = loadSiglipVisionModel(fixtureDir(FAMILY));
+  // 32×32 fixture input padded with noise to 37×39: same 4×4 grid, same outputs
+  const padded = tf.tidy(() => tf.concat([tf.concat([io.get('pixel_values')!, tf.randomNormal([2, 3, 32, 7], 0, 1, 'float32', 3)], 3), tf.randomNormal([2, 3, 5, 39], 0, 1, 'float32', 4)], 2));
+  const out = model.forward(padded);
+  assert.deepEqual(out.grid, [4, 4]);
+  assert.ok(maxAbsDiff(out.lastHiddenState, io.get('last_hidden_state')!) <= ATOL);
+  disposeVisionOutput(out);
   const x = tf.zeros([1, 3, 24, 40]);
   assert.throws(() => model.forward(x), /3×5 patch grid.*4×4.*interpolatePosEncoding/);
-  assert.throws(() => model.forward(tf.zeros([1, 3, 30, 32])), /not a multiple of the patch size 8/);
-  x.dispose();
+  const fourChannels = tf.zeros([1, 4, 32, 32]);
+  assert.throws(() => model.forward(fourChannels), /NCHW \[B, 3, H, W\]/);
+  tf.dispose([x, fourChannels, padded]);
   model.dispose();
+  for (const t of io.values()) t.dispose();
 });
 
 /** A copy of the fixture folder with a modified config and/or weights. */

@@ -8,14 +8,14 @@ import { registerEncoder, type Encoder, type SpecOptions } from '@raev2/core';
 import { createNsfwjsEncoder, MOBILENET_V2_STAGES, INCEPTION_V3_STAGES } from './cnn/index.js';
 import { loadOnnxEncoder } from './onnx/load.js';
 import { checkOptions } from './spec.js';
+import { loadHFEncoder } from './hf/load.js';
 
-/** Load an HF-format encoder (folder or hub id); only `res` is accepted as an option. */
+/** Load an HF-format encoder (folder or hub id); options: `res=<px>`, `preprocess=resize|processor`. */
 async function loadHFEncoderFor(folderOrId: string, name: string, options: SpecOptions): Promise<Encoder> {
-  checkOptions(name, options, []);
-  // Resolved at run time so this file does not depend on the HF loader's internals.
-  const hfModule: string = './hf/index.js';
-  const { loadHFEncoder } = (await import(hfModule)) as { loadHFEncoder(id: string, opts?: { imageSize?: number }): Promise<Encoder> };
-  return loadHFEncoder(folderOrId, options.res === undefined ? {} : { imageSize: Number(options.res) });
+  checkOptions(name, options, ['preprocess']);
+  const pre = options.preprocess;
+  if (pre !== undefined && pre !== 'resize' && pre !== 'processor') throw new Error(`encoder '${name}': preprocess=${String(pre)} must be resize or processor`);
+  return loadHFEncoder(folderOrId, { name, imageSize: options.res === undefined ? undefined : Number(options.res), preprocess: pre });
 }
 
 /** RAEv2-style name → Hugging Face hub id, with a one-line description. */

@@ -45,9 +45,9 @@ export class LinearProbe {
       const sd = features.sub(mu).square().mean(0).sqrt();
       return { mean: tf.keep(mu), invStd: tf.keep(tf.scalar(1).div(sd.add(1e-6))) };
     });
-    const probe = new LinearProbe(numClasses, d, mean, invStd, tf.variable(tf.zeros([d, numClasses])), tf.variable(tf.zeros([numClasses])));
+    const probe = new LinearProbe(numClasses, d, mean, invStd, zerosVariable([d, numClasses]), zerosVariable([numClasses]));
     const x = probe.standardize(features);
-    const y = tf.oneHot(tf.tensor1d(Array.from(labels), 'int32'), numClasses).toFloat();
+    const y = tf.tidy(() => tf.oneHot(tf.tensor1d(Array.from(labels), 'int32'), numClasses).toFloat());
     const epochs = opts.epochs ?? 60, bs = Math.min(opts.batchSize ?? 256, m);
     const opt = new AdamW([['weight', probe.weight], ['bias', probe.bias]], { lr: opts.lr ?? 3e-3, betas: [0.9, 0.999], weightDecay: opts.weightDecay ?? 1e-2 });
     const rng = new Rng(opts.seed ?? 0);
@@ -113,6 +113,14 @@ export class LinearProbe {
     p.dispose();
     return out;
   }
+}
+
+/** A trainable variable of zeros (the initial tensor is released). */
+function zerosVariable(shape: number[]): Variable {
+  const z = tf.zeros(shape);
+  const v = tf.variable(z);
+  z.dispose();
+  return v;
 }
 
 /** Mean softmax cross-entropy of logits [B, K] against one-hot targets [B, K]. */

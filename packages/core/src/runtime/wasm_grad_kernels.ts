@@ -19,11 +19,13 @@ function registerComposite(kernelName: string, backendName: string, body: (input
   tf.registerKernel({
     kernelName,
     backendName,
-    kernelFunc: (({ inputs, attrs }: { inputs: Record<string, Info>; attrs: Attrs }) => {
+    kernelFunc: (({ inputs, backend, attrs }: { inputs: Record<string, Info>; backend: { incRef(id: object): void }; attrs: Attrs }) => {
       const borrowed: Tensor[] = [];
-      // Inputs arrive as Tensors from ops, or as bare TensorInfos when another kernel calls this one.
+      // Inputs arrive as Tensors from ops, or as bare TensorInfos when another kernel calls this one:
+      // wrap those in a Tensor holding its own reference, so disposing the wrapper frees nothing of the caller's.
       const asTensor = (info: Info): Tensor => {
         if (info instanceof tf.Tensor) return info;
+        backend.incRef(info.dataId);
         const t = tf.engine().makeTensorFromTensorInfo(info);
         borrowed.push(t);
         return t;
@@ -37,8 +39,6 @@ function registerComposite(kernelName: string, backendName: string, body: (input
     }) as unknown as tf.KernelFunc,
   });
 }
-
-const pair = (v: unknown): Pair => (Array.isArray(v) ? [v[0], v[1]] : [v as number, v as number]);
 
 /** Pad (positive) or crop (negative) axis 1 and 2 of an NHWC tensor. */
 function padOrCrop(x: Tensor, top: number, bottom: number, left: number, right: number): Tensor {
@@ -67,9 +67,6 @@ function dilateSpatial(x: Tensor, s: Pair): Tensor {
     .slice([0, 0, 0, 0], [b, (h - 1) * s[0] + 1, (w - 1) * s[1] + 1, c]);
 }
 
-type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
-const padsOf = (info: Conv2DInfo) => info.padInfo;
-
 /** dW[kh,kw,ci,co] = Σ_{b,i,j} x_pad[b, i·sh+kh, j·sw+kw, ci] · dy[b,i,j,co]. */
 function conv2DBackpropFilter({ x, dy }: Record<string, Tensor>, attrs: Attrs): Tensor {
   const nchw = attrs.dataFormat === 'NCHW';
@@ -78,7 +75,7 @@ function conv2DBackpropFilter({ x, dy }: Record<string, Tensor>, attrs: Attrs): 
   const filterShape = attrs.filterShape as [number, number, number, number];
   const info = tf.backend_util.computeConv2DInfo(x4.shape as [number, number, number, number], filterShape, attrs.strides as Pair,
     1, attrs.pad as 'same', attrs.dimRoundingMode as 'floor' | undefined);
-  const { top, bottom, left, right } = padsOf(info);
+  const { top, bottom, left, right } = info.padInfo;
   const xp = padOrCrop(x4, top, bottom, left, right);
   const [fh, fw, ci, co] = filterShape;
   const m = info.batchSize * info.outHeight * info.outWidth;
@@ -107,7 +104,7 @@ function depthwiseBackpropInput({ dy, filter }: Record<string, Tensor>, attrs: A
   const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number], attrs.strides as Pair,
     attrs.dilations as Pair, attrs.pad as 'same', attrs.dimRoundingMode as 'floor' | undefined, true);
   const [dh, dw] = [info.dilationHeight, info.dilationWidth];
-  const { top, left } = padsOf(info);
+  const { top, left } = info.padInfo;
   const efh = (fh - 1) * dh + 1, efw = (fw - 1) * dw + 1;
   const dyd = dilateSpatial(dy, [info.strideHeight, info.strideWidth]);
   const [, hd, wd] = dyd.shape;
@@ -125,7 +122,7 @@ function depthwiseBackpropFilter({ x, dy }: Record<string, Tensor>, attrs: Attrs
   const [fh, fw, c, mult] = filterShape;
   const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, attrs.strides as Pair,
     attrs.dilations as Pair, attrs.pad as 'same', attrs.dimRoundingMode as 'floor' | undefined, true);
-  const { top, bottom, left, right } = padsOf(info);
+  const { top, bottom, left, right } = info.padInfo;
   const xp = padOrCrop(x, top, bottom, left, right);
   const { batchSize: b, outHeight: ho, outWidth: wo } = info;
   const dy5 = dy.reshape([b, ho, wo, c, mult]);

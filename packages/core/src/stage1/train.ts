@@ -49,6 +49,7 @@ export interface Stage1RunOptions {
   resume?: boolean | string;
   handleSignals?: boolean;
   onLog?: (r: LogRecord) => void;
+  onCheckpoint?: (info: { step: number; path: string }) => void | Promise<void>;
 }
 
 export interface Stage1Result {
@@ -179,6 +180,7 @@ export async function trainStage1(cfg: Stage1Config, parts: Stage1Parts, opts: S
       label: 'stage1 train',
       handleSignals: opts.handleSignals,
       onLog: opts.onLog,
+      onCheckpoint: opts.onCheckpoint,
       step: async (ctx) => {
         const idx = sampler.next(ctx);
         const x = store.batch(idx);

@@ -22,7 +22,9 @@ export async function writeLabelledGrid(file: string, rows: GridRow[], opts: { g
   const W = labelW + cols * w + (cols - 1) * gap, H = rows.length * h + (rows.length - 1) * gap;
   const canvas = new Uint8Array(W * H * 3).fill(255);
   rows.forEach((r, ri) => {
-    const px = tf.tidy(() => r.images.clipByValue(0, 1).mul(255).round()).dataSync();
+    const t = tf.tidy(() => r.images.clipByValue(0, 1).mul(255).round());
+    const px = t.dataSync();
+    t.dispose();
     const b = r.images.shape[0];
     for (let n = 0; n < b; n++) for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) {
       const dst = ((ri * (h + gap) + i) * W + labelW + n * (w + gap) + j) * 3, src = ((n * h + i) * w + j) * 3;
@@ -42,20 +44,6 @@ export async function writeLabelledGrid(file: string, rows: GridRow[], opts: { g
     fs.rmSync(tmp, { force: true });
     throw e;
   }
-}
-
-/** Write each image NHWC [B, H, W, 3] as `<dir>/<name(i)>.png`. */
-export async function writeImages(dir: string, images: Tensor, name: (i: number) => string): Promise<string[]> {
-  fs.mkdirSync(dir, { recursive: true });
-  const [b, h, w] = images.shape;
-  const px = tf.tidy(() => images.clipByValue(0, 1).mul(255).round().toInt()).dataSync();
-  const files: string[] = [];
-  for (let i = 0; i < b; i++) {
-    const file = path.join(dir, `${name(i)}.png`);
-    await sharp(Uint8Array.from(px.subarray(i * h * w * 3, (i + 1) * h * w * 3)), { raw: { width: w, height: h, channels: 3 } }).png().toFile(file);
-    files.push(file);
-  }
-  return files;
 }
 
 function escapeXml(s: string): string {

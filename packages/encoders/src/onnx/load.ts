@@ -96,7 +96,8 @@ export async function loadOnnxEncoder(target: string, options: SpecOptions = {},
   const cfg = onnxEncoderConfig(file, name, options);
   const ort = await import('onnxruntime-node');
   const threads = numberOption(options, 'threads', name);
-  const session = await ort.InferenceSession.create(file, { intraOpNumThreads: threads ?? 0, graphOptimizationLevel: 'all' });
+  // logSeverityLevel 4: run errors are thrown to the caller anyway; don't also print them.
+  const session = await ort.InferenceSession.create(file, { intraOpNumThreads: threads ?? 0, graphOptimizationLevel: 'all', logSeverityLevel: 4 });
   // Width of the hidden states: from the graph's output metadata, else probe with one zero image.
   const meta = session.outputMetadata.find((m) => m.name === session.outputNames.find((n) => /^hidden_states[._]0$/.test(n)));
   let hidden = meta && meta.isTensor ? Number(meta.shape[meta.shape.length - 1]) : NaN;

@@ -5,26 +5,18 @@
  */
 import { z } from 'zod';
 import { parseWith } from '@raev2/core';
+import { headsDivide, hiddenAct, positiveInt } from '../hf/schema.js';
 
-const positiveInt = z.number().int().positive();
-
-/** Fields shared by every SigLIP transformer tower. */
+/** Fields shared by every SigLIP transformer tower (HF defaults). */
 const tower = {
   hidden_size: positiveInt.default(768),
   intermediate_size: positiveInt.default(3072),
   num_hidden_layers: positiveInt.default(12),
   num_attention_heads: positiveInt.default(12),
-  hidden_act: z.string().default('gelu_pytorch_tanh'),
+  hidden_act: hiddenAct.default('gelu_pytorch_tanh'),
   layer_norm_eps: z.number().positive().default(1e-6),
   attention_dropout: z.number().min(0).max(1).default(0),
 };
-
-/** Attention heads must split the width evenly (q/k/v are reshaped to [B, H, N, D/H]). */
-function headsDivide(c: { hidden_size: number; num_attention_heads: number }, ctx: z.RefinementCtx): void {
-  if (c.hidden_size % c.num_attention_heads !== 0) {
-    ctx.addIssue({ code: 'custom', path: ['num_attention_heads'], message: `hidden_size ${c.hidden_size} is not divisible by num_attention_heads ${c.num_attention_heads}` });
-  }
-}
 
 export const SiglipVisionConfigSchema = z
   .object({
@@ -35,10 +27,8 @@ export const SiglipVisionConfigSchema = z
     /** Attention-pooling head (`head.*`); PaliGemma-style towers turn it off. */
     vision_use_head: z.boolean().nullish().transform((v) => v ?? true),
   })
-  .superRefine((c, ctx) => {
-    headsDivide(c, ctx);
-    if (c.image_size % c.patch_size !== 0) ctx.addIssue({ code: 'custom', path: ['image_size'], message: `image_size ${c.image_size} is not a multiple of patch_size ${c.patch_size}` });
-  });
+  // image_size need not be a patch multiple (so400m-patch14-384: 27×27 patches, the conv drops 6 px)
+  .superRefine(headsDivide);
 export type SiglipVisionConfig = z.infer<typeof SiglipVisionConfigSchema>;
 
 export const Siglip2VisionConfigSchema = z
@@ -111,9 +101,4 @@ export function parseSiglip2VisionConfig(json: unknown, source = 'config.json'):
 export function parseSiglipTextConfig(json: unknown, source = 'config.json'): SiglipTextConfig {
   const t = towerJson(json, 'text', source);
   return parseWith(SiglipTextConfigSchema, t.sub, t.where);
-}
-
-/** 1 for SigLIP, 2 for SigLIP-2, from a config's model_type. */
-export function siglipVersion(json: unknown, source = 'config.json'): 1 | 2 {
-  return parseWith(modelTypeSchema, json, source).model_type.startsWith('siglip2') ? 2 : 1;
 }

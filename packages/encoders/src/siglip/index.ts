@@ -1,7 +1,7 @@
 /** SigLIP (1) vision and text towers, configs and loaders; the text tower is shared with SigLIP-2. */
 export {
   SiglipVisionConfigSchema, Siglip2VisionConfigSchema, SiglipTextConfigSchema, SIGLIP_MODEL_TYPES,
-  parseSiglipVisionConfig, parseSiglip2VisionConfig, parseSiglipTextConfig, siglipVersion,
+  parseSiglipVisionConfig, parseSiglip2VisionConfig, parseSiglipTextConfig,
   type SiglipVisionConfig, type Siglip2VisionConfig, type SiglipTextConfig, type SiglipModelType,
 } from './config.js';
 export { SiglipAttention, SiglipEncoderLayer, SiglipEncoder, type SiglipTowerShape } from './layers.js';

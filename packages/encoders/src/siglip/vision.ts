@@ -8,7 +8,7 @@ import type { SiglipVisionConfig } from './config.js';
 import { Embedding, SiglipEncoder } from './layers.js';
 import { SiglipMultiheadAttentionPoolingHead } from './pooling_head.js';
 import { interpolatePosTable } from '../vit/interpolate.js';
-import { disposeViTOutput, type HFVisionModel, type ViTOutput } from '../vit/model.js';
+import { checkChannels, cropToPatches, disposeViTOutput, type HFVisionModel, type ViTOutput } from '../vit/model.js';
 
 /**
  * Outputs of a SigLIP vision tower (the HF families' `ViTOutput`): `hiddenStates` = [embeddings,
@@ -28,24 +28,23 @@ export class SiglipVisionEmbeddings extends Module {
   constructor(readonly config: SiglipVisionConfig) {
     super();
     const { num_channels: c, hidden_size: d, patch_size: p, image_size: s } = config;
-    this.gridSide = s / p;
+    this.gridSide = Math.floor(s / p);
     this.patch_embedding = this.child('patch_embedding', new PatchEmbed(c, d, p));
     this.position_embedding = this.child('position_embedding', new Embedding(this.gridSide * this.gridSide, d));
   }
 
-  /** pixel values NCHW [B, C, H, W] → patch tokens + positions [B, (H/p)·(W/p), D] */
+  /** pixel values NCHW [B, C, H, W] → patch tokens + positions [B, ⌊H/p⌋·⌊W/p⌋, D] (like the stride-p conv, leftover pixels are dropped) */
   forward(pixelValues: Tensor, interpolatePosEncoding = false): Tensor {
     const { patch_size: p, num_channels: c } = this.config;
-    if (pixelValues.rank !== 4 || pixelValues.shape[1] !== c) throw new Error(`SigLIP vision expects pixel values NCHW [B, ${c}, H, W], got [${pixelValues.shape}]`);
-    const [, , hh, ww] = pixelValues.shape;
-    if (hh % p !== 0 || ww % p !== 0) throw new Error(`SigLIP vision input ${hh}×${ww} is not a multiple of the patch size ${p}`);
-    const h = hh / p, w = ww / p, side = this.gridSide;
-    const same = h * w === side * side && hh === ww; // HF's test: the table is used as is
-    if (!same && !interpolatePosEncoding) {
+    checkChannels(pixelValues, c, 'SigLIP vision');
+    const [, , hh, ww] = pixelValues.shape as number[];
+    const h = Math.floor(hh / p), w = Math.floor(ww / p), side = this.gridSide;
+    if (!interpolatePosEncoding && (h !== side || w !== side)) {
       throw new Error(`SigLIP vision input ${hh}×${ww} gives a ${h}×${w} patch grid but the position table is ${side}×${side} (image_size ${this.config.image_size}); pass interpolatePosEncoding to resize it`);
     }
+    const same = h * w === side * side && hh === ww; // HF's test for using the table as is
     return tf.tidy(() => {
-      const patches = this.patch_embedding.forward(pixelValues, 'NCHW');
+      const patches = this.patch_embedding.forward(cropToPatches(pixelValues, p), 'NCHW');
       const table = this.position_embedding.weight;
       // HF: F.interpolate(size=(h, w), mode='bicubic', align_corners=False), no antialias
       const pos = same ? table : interpolatePosTable(table.expandDims(0), [h, w], { mode: 'bicubic' });
@@ -75,7 +74,7 @@ export class SiglipVisionTransformer extends Module {
     const lastHiddenState = this.post_layernorm.forward(hiddenStates[hiddenStates.length - 1]);
     const poolerOutput = this.head && opts.withHead !== false ? this.head.forward(lastHiddenState, null) : null;
     const p = this.config.patch_size;
-    const grid: [number, number] = [pixelValues.shape[2]! / p, pixelValues.shape[3]! / p];
+    const grid: [number, number] = [Math.floor(pixelValues.shape[2]! / p), Math.floor(pixelValues.shape[3]! / p)];
     return { hiddenStates, lastHiddenState, poolerOutput, grid, prefixTokens: 0, extras: {} };
   }
 }

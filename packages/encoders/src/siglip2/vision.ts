@@ -43,10 +43,16 @@ export class Siglip2VisionEmbeddings extends Module {
     });
     return tf.tidy(() => {
       const table = this.position_embedding.weight.expandDims(0);
+      const byShape = new Map<string, Tensor>(); // images of one size share their resized table
       const pos = shapes.map(([h, w]) => {
-        const r = interpolatePosTable(table, [h, w], { mode: 'bilinear', antialias: true }).squeeze([0]);
-        if (h * w === m) return r;
-        return tf.concat([r, tf.tile(r.slice([0, 0], [1, -1]), [m - h * w, 1])], 0);
+        const key = `${h}x${w}`;
+        let r = byShape.get(key);
+        if (r == null) {
+          r = interpolatePosTable(table, [h, w], { mode: 'bilinear', antialias: true }).squeeze([0]); // [h·w, D]
+          if (h * w < m) r = tf.concat([r, tf.tile(r.slice([0, 0], [1, -1]), [m - h * w, 1])], 0); // [M, D]
+          byShape.set(key, r);
+        }
+        return r;
       });
       return this.patch_embedding.forward(pixelValues).add(tf.stack(pos));
     });

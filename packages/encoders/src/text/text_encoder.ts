@@ -3,11 +3,11 @@
  * a padding mask and a pooled vector. The SigLIP / SigLIP-2 implementation pairs a model folder's
  * tokenizer with its text tower.
  */
-import * as path from 'node:path';
 import { tf, type Tensor } from '@raev2/core';
 import { loadTokenizer, batchTensors, type TextTokenizer, type TokenizeOptions } from './tokenizer.js';
 import { siglipTextFromFolder } from '../siglip/load.js';
-import { openModelFolder } from '../hf/folder.js';
+import { openModelFolder, resolveModelFolder } from '../hf/folder.js';
+import type { HubOptions } from '../hf/hub.js';
 import type { SiglipTextModel } from '../siglip/text.js';
 
 export interface TextEncoding {
@@ -50,7 +50,6 @@ export function siglipTextEncoder(name: string, tokenizer: TextTokenizer, model:
   const maxLength = opts.maxLength ?? tokenizer.defaults.maxLength;
   const positions = model.config.max_position_embeddings;
   if (maxLength > positions) throw new Error(`${name}: maxLength ${maxLength} exceeds the text tower's max_position_embeddings ${positions}`);
-  if (tokenizer.vocabSize > model.config.vocab_size) throw new Error(`${name}: the tokenizer has ${tokenizer.vocabSize} tokens but the text tower's vocab_size is ${model.config.vocab_size}`);
   const tokOpts: TokenizeOptions = { ...opts, maxLength, padding: 'max_length' };
   return {
     name,
@@ -73,15 +72,16 @@ export function siglipTextEncoder(name: string, tokenizer: TextTokenizer, model:
 }
 
 /**
- * Load a SigLIP / SigLIP-2 text encoder from a local HF folder holding the text tower's weights
+ * Load a SigLIP / SigLIP-2 text encoder from an HF folder or Hub id holding the text tower's weights
  * (a stand-alone text model or a combined `siglip`/`siglip2` checkpoint) and its tokenizer files.
  */
-export async function loadSiglipTextEncoder(folder: string, opts: SiglipTextEncoderOptions = {}): Promise<TextEncoder> {
-  const model = siglipTextFromFolder(openModelFolder(path.resolve(folder)));
+export async function loadSiglipTextEncoder(folderOrId: string, opts: SiglipTextEncoderOptions & HubOptions = {}): Promise<TextEncoder> {
+  const dir = await resolveModelFolder(folderOrId, { ...opts, extraFiles: [...(opts.extraFiles ?? []), 'tokenizer.json', 'tokenizer_config.json'] });
+  const model = siglipTextFromFolder(openModelFolder(dir, folderOrId));
   try {
     // Both SigLIP generations were trained on lower-cased text, but SigLIP-2's hub tokenizer is a plain Gemma one.
-    const tokenizer = await loadTokenizer(folder, { lowercase: true, ...opts });
-    return siglipTextEncoder(path.basename(path.resolve(folder)), tokenizer, model, opts);
+    const tokenizer = await loadTokenizer(dir, { lowercase: true, ...opts });
+    return siglipTextEncoder(folderOrId, tokenizer, model, opts);
   } catch (e) {
     model.dispose();
     throw e;

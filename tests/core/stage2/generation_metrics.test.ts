@@ -1,0 +1,83 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tf, Rng, FeatureSet, generationFD, latentFeatureSpace, poolLatents, LinearProbe, crossEntropy, type FeatureSpace } from '@raev2/core';
+import { useBackend } from '../../helpers/fixtures.js';
+
+/** n latents [n, 4, 3] around a per-set mean. */
+function latents(rng: Rng, n: number, shift: number) {
+  return tf.tidy(() => rng.randn([n, 4, 3]).add(shift));
+}
+
+test('generation FD: a set against itself is ≈ 0; FD_r = FD(gen, train)/FD(held-out, train)', async () => {
+  await useBackend('wasm');
+  const before = tf.memory().numTensors;
+  const rng = new Rng(3);
+  const spaces: FeatureSpace[] = [latentFeatureSpace({ numTokens: 4, channels: 3 }, 'mean'), latentFeatureSpace({ numTokens: 4, channels: 3 }, 'flat', 'latent-flat')];
+  const train = latents(rng, 400, 0), held = latents(rng, 200, 0), far = latents(rng, 200, 1);
+  const setOf = (z: tf.Tensor) => new FeatureSet(spaces).update({ latents: z });
+  const tr = setOf(train), he = setOf(held), ga = setOf(far);
+  const self = generationFD(tr, tr);
+  for (const s of self.spaces) assert.ok(Math.abs(s.fd) < 1e-8, `${s.space}: FD of a set with itself is ${s.fd}`);
+  const r = generationFD(ga, tr, he);
+  // mean shift of 1 per channel: token-mean features move by 1 in each of 3 dims → FD ≥ 3 (covariances equal in expectation)
+  const mean = r.spaces.find((s) => s.space === 'latent')!;
+  assert.ok(mean.fd > 2.5 && mean.fd < 3.5, `FD ${mean.fd}`);
+  assert.ok(mean.heldOut! < 0.3, `held-out floor ${mean.heldOut}`);
+  assert.ok(Math.abs(mean.ratio! - mean.fd / mean.heldOut!) < 1e-12);
+  assert.ok(Math.abs(r.fdr! - (r.spaces[0].ratio! + r.spaces[1].ratio!) / 2) < 1e-12);
+  assert.ok(r.fdr! > 5, 'a shifted generator is far worse than fresh real data');
+  // pooled 'mean' is the token average (checked against JS)
+  const first = train.slice([0, 0, 0], [1, -1, -1]);
+  const p = poolLatents(first, 'mean');
+  const z = first.dataSync();
+  const want = [0, 1, 2].map((c) => (z[c] + z[3 + c] + z[6 + c] + z[9 + c]) / 4);
+  p.dataSync().forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-6));
+  tf.dispose([train, held, far, p, first]);
+  assert.equal(tf.memory().numTensors, before, 'tensor leak');
+});
+
+test('cross-entropy equals a float64 log-softmax recomputation', async () => {
+  await useBackend('wasm');
+  const logits = [[2, -1, 0.5], [0.1, 0.2, 30]];
+  const y = [0, 2];
+  const ce = tf.tidy(() => crossEntropy(tf.tensor2d(logits), tf.oneHot(tf.tensor1d(y, 'int32'), 3).toFloat()).dataSync()[0]);
+  const ref = logits.reduce((a, row, i) => {
+    const m = Math.max(...row);
+    const lse = m + Math.log(row.reduce((s, v) => s + Math.exp(v - m), 0));
+    return a + (lse - row[y[i]]);
+  }, 0) / logits.length;
+  assert.ok(Math.abs(ce - ref) < 1e-5, `${ce} vs ${ref}`);
+});
+
+test('linear probe: beats chance by far on separable synthetic latents, and reports held-out accuracy', async () => {
+  await useBackend('wasm');
+  const before = tf.memory().numTensors;
+  const rng = new Rng(11);
+  const K = 4, d = 12;
+  // class k: a fixed random direction plus noise (linearly separable with margin)
+  const centres = Array.from({ length: K }, () => Array.from({ length: d }, () => 2 * rng.normal()));
+  const make = (n: number) => {
+    const labels = Array.from({ length: n }, (_, i) => i % K);
+    const x = new Float32Array(n * d);
+    labels.forEach((l, i) => { for (let j = 0; j < d; j++) x[i * d + j] = centres[l][j] + rng.normal(); });
+    return { x: tf.tensor2d(x, [n, d]), labels };
+  };
+  const tr = make(400), te = make(200);
+  const t0 = Date.now();
+  const { probe, trainAccuracy } = LinearProbe.train(tr.x, tr.labels, K, { epochs: 30, seed: 1 });
+  const acc = probe.accuracy(te.x, te.labels);
+  console.log(`  probe: train ${(100 * trainAccuracy).toFixed(1)} %, held-out ${(100 * acc).toFixed(1)} % (chance 25 %) in ${Date.now() - t0} ms`);
+  assert.ok(acc > 0.9, `held-out accuracy ${acc}`);
+  // shuffled labels: the probe cannot generalise (stays near chance)
+  const shuffled = new Rng(5).permutation(400).map((i) => tr.labels[i]);
+  const noise = LinearProbe.train(tr.x, shuffled, K, { epochs: 30, seed: 1 });
+  const accNoise = noise.probe.accuracy(te.x, te.labels);
+  assert.ok(accNoise < 0.5, `a probe on shuffled labels generalises (${accNoise})?`);
+  // deterministic per seed
+  const again = LinearProbe.train(tr.x, tr.labels, K, { epochs: 30, seed: 1 });
+  assert.deepEqual(Array.from(again.probe.predict(te.x)), Array.from(probe.predict(te.x)));
+  assert.throws(() => LinearProbe.train(tr.x, tr.labels.map(() => 7), K), /label 7/);
+  for (const p of [probe, noise.probe, again.probe]) p.dispose();
+  tf.dispose([tr.x, te.x]);
+  assert.equal(tf.memory().numTensors, before, 'tensor leak');
+});
