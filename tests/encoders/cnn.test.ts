@@ -87,7 +87,7 @@ test('mobilenetv2-nsfwjs: wasm forward and input gradients match the cpu backend
       const m = tf.moments(encoder.latentNorm(encodeImages(encoder, images).hiddenStates[3]), -1);
       return [m.mean.abs().max().dataSync()[0], m.variance.sub(1).abs().max().dataSync()[0]];
     });
-    const r = { value: value.dataSync()[0], grad: grad.dataSync().slice(), z: z.dataSync().slice(), ln };
+    const r = { value: value.dataSync()[0], grad: grad.dataSync().slice() as Float32Array, z: z.dataSync().slice() as Float32Array, ln };
     tf.dispose([images, value, grad, z]);
     encoder.dispose();
     return r;
