@@ -32,8 +32,8 @@ export function encoderCases(smoke: boolean): EncoderCase[] {
   return smoke
     ? [{ name: 'tiny ViT', dim: 32, layers: 2, heads: 2, patch: 8, image: 32, batch: 2 }]
     : [
-        { name: 'ViT-S/14', dim: 384, layers: 12, heads: 6, patch: 14, image: 224, batch: 4 },
-        { name: 'ViT-B/16', dim: 768, layers: 12, heads: 12, patch: 16, image: 224, batch: 4 },
+        { name: 'ViT-S/14', dim: 384, layers: 12, heads: 6, patch: 14, image: 224, batch: 2 },
+        { name: 'ViT-B/16', dim: 768, layers: 12, heads: 12, patch: 16, image: 224, batch: 2 },
       ];
 }
 

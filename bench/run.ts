@@ -31,10 +31,16 @@ export interface BenchReport {
   seconds: number;
 }
 
-/** Timing policy: smoke = one run; small cases many runs, big cases ≥ 3 within a ~3 s budget. */
+/**
+ * Timing policy: smoke = one run; small cases (< 1 GFLOP) 5–15 runs in ~1.5 s, medium ones 3–7 in
+ * ~4 s, huge ones (encoder forwards, > 20 GFLOP) 2–3, so that a full run stays within minutes.
+ */
 function timingPolicy(smoke: boolean): (flops: number) => TimingOptions {
   if (smoke) return () => ({ warmup: 1, repeats: 1 });
-  return (flops) => (flops < 1e9 ? { warmup: 2, repeats: 15, minRepeats: 5, budgetMs: 1500 } : { warmup: 1, repeats: 7, minRepeats: 3, budgetMs: 4000 });
+  return (flops) =>
+    flops < 1e9 ? { warmup: 2, repeats: 15, minRepeats: 5, budgetMs: 1500 }
+    : flops < 2e10 ? { warmup: 1, repeats: 7, minRepeats: 3, budgetMs: 4000 }
+    : { warmup: 1, repeats: 3, minRepeats: 2, budgetMs: 4000 };
 }
 
 export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {

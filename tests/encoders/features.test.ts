@@ -29,6 +29,22 @@ test('features --pixel-values: the dinov2 fixture’s hidden states are reproduc
   assert.deepEqual(fs.readdirSync(path.dirname(out)), ['dinov2.safetensors'], 'no temp file left behind');
 });
 
+test('features --pixel-values: other HF fixtures, including SigLIP-2’s extra inputs (spatial_shapes, pixel_attention_mask)', async (t) => {
+  await useBackend('wasm');
+  for (const family of ['dinov2_with_registers', 'dinov3_vit', 'clip_vision', 'siglip_vision', 'siglip2_vision']) {
+    const dir = fixtureDir(family);
+    const out = path.join(tmp(), `${family}.safetensors`);
+    await featuresCommand.run(['--model', dir, '--pixel-values', path.join(dir, 'io.safetensors'), '--out', out, '--batch', '2']);
+    const f = SafetensorsFile.open(out);
+    const ref = SafetensorsFile.open(path.join(dir, 'io.safetensors'));
+    const worst = Math.max(...f.keys().map((k) => maxAbsDiff(f.readHost(k).data, ref.readHost(k).data)));
+    t.diagnostic(`${family}: ${f.keys().length} hidden states, max abs diff ${worst.toExponential(2)}`);
+    assert.ok(worst <= 1e-4, `${family}: max abs diff ${worst}`);
+    f.close();
+    ref.close();
+  }
+});
+
 test('features --images: mobilenetv2-nsfwjs on emoji PNGs, batched, with the multi-layer latent', async () => {
   await useBackend('wasm');
   const src = path.join(ROOT, 'node_modules/emoji-datasource-google/img/google/64');

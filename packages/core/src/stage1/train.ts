@@ -147,12 +147,14 @@ export async function trainStage1(cfg: Stage1Config, parts: Stage1Parts, opts: S
     const samples: string[] = [];
     const writeSamples = async (name: string) => {
       const x = store.batch(sampleIdx);
+      const z = latentsOf(sampleIdx);
       ema.swap(); // EMA weights, as upstream samples
       let r: Tensor;
       try {
-        r = decode(latentsOf(sampleIdx));
+        r = decode(z);
       } finally {
         ema.swap();
+        z.dispose();
       }
       const file = path.join(cfg.out, STAGE1_FILES.samples, `${name}.png`);
       try {

@@ -37,11 +37,13 @@ export class ViTEncoder implements Encoder {
     this.numLayers = model.numLayers;
     this.hiddenSize = model.hiddenSize;
     this.patchSize = model.patchSize;
-    this.imageSize = opts.imageSize ?? fixedOutputSize(processor) ?? model.imageSize;
-    const [h, w] = this.imageSize;
-    if (h % this.patchSize !== 0 || w % this.patchSize !== 0) {
-      throw new Error(`${this.name}: image size ${h}×${w} is not a multiple of the patch size ${this.patchSize}`);
+    const p = this.patchSize;
+    if (opts.imageSize && (opts.imageSize[0] % p !== 0 || opts.imageSize[1] % p !== 0)) {
+      throw new Error(`${this.name}: image size ${opts.imageSize[0]}×${opts.imageSize[1]} is not a multiple of the patch size ${p}`);
     }
+    // a checkpoint's own size need not be a patch multiple (so400m-patch14-384): its conv drops the remainder, so do we
+    const [h0, w0] = opts.imageSize ?? fixedOutputSize(processor) ?? model.imageSize;
+    this.imageSize = [h0 - (h0 % p), w0 - (w0 % p)];
     this.preprocessMode = opts.preprocess ?? 'resize';
     // the decoder's output space: processor normalisation of 8-bit values scaled by rescale_factor
     const k = 255 * processor.rescaleFactor;
@@ -61,6 +63,12 @@ export class ViTEncoder implements Encoder {
     const keep = new Set(out.hiddenStates);
     for (const t of [out.lastHiddenState, out.poolerOutput, ...Object.values(out.extras)]) if (t && !keep.has(t)) t.dispose();
     return { hiddenStates: out.hiddenStates, grid: out.grid, prefixTokens: out.prefixTokens };
+  }
+
+  /** HF-named inputs (e.g. SigLIP-2's `pixel_values` rows + `spatial_shapes` + `pixel_attention_mask`), when the model takes more than pixels. */
+  get forwardInputs(): ((inputs: Record<string, Tensor>) => EncoderOutput) | undefined {
+    const m = this.model as HFVisionModel & { forwardInputs?: (inputs: Record<string, Tensor>) => EncoderOutput };
+    return m.forwardInputs ? (inputs) => m.forwardInputs!(inputs) : undefined;
   }
 
   /** The final norm without affine, per token: [..., D] → [..., D]. */
