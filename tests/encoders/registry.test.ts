@@ -34,6 +34,9 @@ test('registry: folders, .onnx files and hub ids route to hf:/onnx:; unknown nam
   fs.writeFileSync(path.join(dir, 'm.onnx'), '');
   assert.equal(registryName(dir), `hf:${dir}`);
   assert.equal(registryName(path.join(dir, 'm.onnx')), `onnx:${path.join(dir, 'm.onnx')}`);
+  fs.mkdirSync(path.join(dir, 'export', 'onnx'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'export', 'onnx', 'model.onnx'), '');
+  assert.equal(registryName(path.join(dir, 'export')), `onnx:${path.join(dir, 'export')}`, 'an optimum export folder');
   assert.equal(registryName('facebook/dinov2-small'), 'hf:facebook/dinov2-small');
   assert.equal(registryName('dinov2-vit-b14'), 'dinov2-vit-b14');
   assert.equal(registryName('hf:x'), 'hf:x');

@@ -51,6 +51,8 @@ test('spec: errors name the bad part and quote the spec', () => {
   assert.throws(() => parseEncoderSpec('a-b[combine=max]'), /combine='max' must be mean or sum/);
   assert.throws(() => parseEncoderSpec('a-b[layers=1,last2]'), /option 'layers' given twice/);
   assert.throws(() => parseEncoderSpec('a-b[foo=1,foo=2]'), /option 'foo' given twice/);
+  assert.throws(() => parseEncoderSpec('a-b[mean,combine=sum]'), /option 'combine' given twice/);
+  assert.throws(() => parseEncoderSpec('a-b[combine=sum,mean]'), /option 'combine' given twice/);
   assert.throws(() => parseEncoderSpec('a-b[layers=3.3]'), /layer 3 is listed twice/);
   assert.throws(() => parseEncoderSpec('a-b[last0]'), /last-K count must be ≥ 1/);
   assert.throws(() => parseEncoderSpec('a-b[lastk]'), /unknown option 'lastk'/);

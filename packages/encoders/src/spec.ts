@@ -10,6 +10,7 @@
  *   any other key=value                            — passed to the encoder's factory
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { createEncoder, findEncoder, lastK, validateSelection, type Encoder, type LayerSelection, type SpecOptions } from '@raev2/core';
 
 /** Unresolved layer choice: explicit 0-based blocks, the last K blocks, or every block. */
@@ -117,8 +118,10 @@ export function parseEncoderSpec(source: string): EncoderSpec {
         if (spec.layers) throw specError(text, `option 'layers' given twice`);
         spec.layers = parseLayers(key, text);
       } else if (key === 'global') spec.global = true;
-      else if (key === 'mean' || key === 'sum') spec.combine = key;
-      else throw specError(text, `unknown option '${key}' (expected layers=…, lastK, all, combine=mean|sum, global, res=<px> or key=value)`);
+      else if (key === 'mean' || key === 'sum') {
+        if (spec.combine) throw specError(text, `option 'combine' given twice`);
+        spec.combine = key;
+      } else throw specError(text, `unknown option '${key}' (expected layers=…, lastK, all, combine=mean|sum, global, res=<px> or key=value)`);
       continue;
     }
     if (key === 'layers') spec.layers = parseLayers(value, text);
@@ -197,16 +200,23 @@ export interface LoadedEncoder {
   selection: LayerSelection;
 }
 
+/** A folder with an ONNX export (model.onnx or onnx/model.onnx) and no safetensors weights. */
+function isOnnxFolder(dir: string): boolean {
+  const has = (f: string) => fs.existsSync(path.join(dir, f));
+  return fs.statSync(dir).isDirectory() && (has('model.onnx') || has('onnx/model.onnx')) && !has('model.safetensors') && !has('model.safetensors.index.json');
+}
+
 /**
  * Registry name for a spec's base name: registered names first; otherwise an existing path becomes
- * `onnx:` (a .onnx file) or `hf:` (a folder), and `owner/name` a Hub id (`hf:`).
+ * `onnx:` (a .onnx file, or a folder holding only an ONNX export) or `hf:` (a model folder), and
+ * `owner/name` a Hub id (`hf:`).
  */
 export function registryName(name: string): string {
   const found = findEncoder(name);
   // `hf*` / `onnx*` only stand for the `hf:` / `onnx:` forms, not for any name starting with those letters.
   const scheme = found?.name === 'hf*' ? 'hf:' : found?.name === 'onnx*' ? 'onnx:' : '';
   if (found && name.startsWith(scheme)) return name;
-  if (fs.existsSync(name)) return name.endsWith('.onnx') ? `onnx:${name}` : `hf:${name}`;
+  if (fs.existsSync(name)) return name.endsWith('.onnx') || isOnnxFolder(name) ? `onnx:${name}` : `hf:${name}`;
   if (/^[\w.-]+\/[\w.-]+$/.test(name)) return `hf:${name}`;
   return name;
 }

@@ -12,7 +12,9 @@ export async function writeImageRows(file: string, rows: Tensor[]): Promise<void
   const gap = 2, W = b * w + (b - 1) * gap, H = rows.length * h + (rows.length - 1) * gap;
   const canvas = new Uint8Array(W * H * 3).fill(255);
   rows.forEach((r, ri) => {
-    const px = tf.tidy(() => r.clipByValue(0, 1).mul(255).round()).dataSync();
+    const t = tf.tidy(() => r.clipByValue(0, 1).mul(255).round());
+    const px = t.dataSync();
+    t.dispose();
     for (let n = 0; n < b; n++) for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) {
       const dst = ((ri * (h + gap) + i) * W + n * (w + gap) + j) * 3, src = ((n * h + i) * w + j) * 3;
       canvas[dst] = px[src];

@@ -42,6 +42,8 @@ export interface Stage1Parts {
   perceptual: ((xhat: Tensor, x: Tensor) => tf.Scalar) | null;
   /** Frozen discriminator backbone and the widths of its tapped maps, or null when the GAN is off. */
   discBackbone: { extract: FeatureExtractor; channels: number[] } | null;
+  /** Precomputed raw latents of `images` in store order, flat [count · N · C] (e.g. shared by a K sweep); else per `cache`. */
+  latents?: Float32Array;
 }
 
 export interface Stage1RunOptions {
@@ -127,8 +129,11 @@ export async function trainStage1(cfg: Stage1Config, parts: Stage1Parts, opts: S
       diffaug: gan.diffaug,
       maxWeight: gan.maxWeight,
     };
-    const cache = cfg.cache === 'latents' ? encodeAll(rae, store, cfg.encodeBatch) : null;
     const tokenSize = rae.numTokens * rae.channels;
+    if (parts.latents && parts.latents.length !== store.count * tokenSize) {
+      throw new Error(`precomputed latents hold ${parts.latents.length} values, expected ${store.count} images × ${rae.numTokens} tokens × ${rae.channels} channels`);
+    }
+    const cache = parts.latents ?? (cfg.cache === 'latents' ? encodeAll(rae, store, cfg.encodeBatch) : null);
     const latentsOf = (idx: number[]): Tensor => {
       if (cache == null) {
         const x = store.batch(idx);

@@ -77,7 +77,9 @@ export async function loadNsfwjsModel(name: NsfwjsModelName, outputs: string[]):
   const chunks: Buffer[] = [];
   for (const group of json.weightsManifest) {
     for (const p of group.paths) {
-      const b64 = require(path.join(dir, `${p}.min.js`)) as unknown;
+      const file = path.join(dir, `${p}.min.js`);
+      const b64 = require(file) as unknown;
+      delete require.cache[file]; // the base64 text (up to 29 MB) is not needed once decoded
       if (typeof b64 !== 'string') throw new Error(`nsfwjs weight bundle ${p}.min.js did not export a base64 string`);
       chunks.push(Buffer.from(b64, 'base64'));
     }
