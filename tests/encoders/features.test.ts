@@ -29,9 +29,9 @@ test('features --pixel-values: the dinov2 fixture’s hidden states are reproduc
   assert.deepEqual(fs.readdirSync(path.dirname(out)), ['dinov2.safetensors'], 'no temp file left behind');
 });
 
-test('features --pixel-values: other HF fixtures, including SigLIP-2’s extra inputs (spatial_shapes, pixel_attention_mask)', async (t) => {
+test('features --pixel-values: other HF fixtures, including SigLIP-2’s extra inputs (spatial_shapes, pixel_attention_mask) and ViT-MAE’s noise', async (t) => {
   await useBackend('wasm');
-  for (const family of ['dinov2_with_registers', 'dinov3_vit', 'clip_vision', 'siglip_vision', 'siglip2_vision']) {
+  for (const family of ['dinov2_with_registers', 'dinov3_vit', 'clip_vision', 'siglip_vision', 'siglip2_vision', 'vit_mae']) {
     const dir = fixtureDir(family);
     const out = path.join(tmp(), `${family}.safetensors`);
     await featuresCommand.run(['--model', dir, '--pixel-values', path.join(dir, 'io.safetensors'), '--out', out, '--batch', '2']);

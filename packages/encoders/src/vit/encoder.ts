@@ -58,17 +58,28 @@ export class ViTEncoder implements Encoder {
 
   /** Pixel values NCHW → every hidden state [B, T, D] (T = prefix + h·w patches in row-major order). */
   forward(pixelValues: Tensor): EncoderOutput {
-    const opts: ViTForwardOptions = { interpolatePosEncoding: true, maskRatio: 0 };
+    return this.run(pixelValues, { interpolatePosEncoding: true, maskRatio: 0 });
+  }
+
+  private run(pixelValues: Tensor, opts: ViTForwardOptions): EncoderOutput {
     const out = this.model.forward(pixelValues, opts);
     const keep = new Set(out.hiddenStates);
     for (const t of [out.lastHiddenState, out.poolerOutput, ...Object.values(out.extras)]) if (t && !keep.has(t)) t.dispose();
     return { hiddenStates: out.hiddenStates, grid: out.grid, prefixTokens: out.prefixTokens };
   }
 
-  /** HF-named inputs (e.g. SigLIP-2's `pixel_values` rows + `spatial_shapes` + `pixel_attention_mask`), when the model takes more than pixels. */
-  get forwardInputs(): ((inputs: Record<string, Tensor>) => EncoderOutput) | undefined {
+  /**
+   * HF-named inputs: SigLIP-2's `pixel_values` rows + `spatial_shapes` + `pixel_attention_mask` go to the model's own
+   * `forwardInputs`; otherwise `pixel_values` (+ ViT-MAE's `noise`, which shuffles patches as HF does).
+   */
+  forwardInputs(inputs: Record<string, Tensor>): EncoderOutput {
     const m = this.model as HFVisionModel & { forwardInputs?: (inputs: Record<string, Tensor>) => EncoderOutput };
-    return m.forwardInputs ? (inputs) => m.forwardInputs!(inputs) : undefined;
+    if (m.forwardInputs) return m.forwardInputs(inputs);
+    const { pixel_values: px, noise, ...rest } = inputs;
+    if (px == null) throw new Error(`${this.name}: inputs need "pixel_values"`);
+    const extra = Object.keys(rest);
+    if (extra.length) throw new Error(`${this.name}: unexpected inputs ${extra.join(', ')} (expected pixel_values, plus noise for ViT-MAE)`);
+    return this.run(px, noise ? { interpolatePosEncoding: true, noise } : { interpolatePosEncoding: true, maskRatio: 0 });
   }
 
   /** The final norm without affine, per token: [..., D] → [..., D]. */

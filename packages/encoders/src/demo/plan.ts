@@ -1,0 +1,175 @@
+/**
+ * Budget planning of the demo: the architecture of each mode (fixed, so results are comparable
+ * between machines) and the step counts that fit a wall-clock budget, from per-step costs measured
+ * on this machine (`calibrate.ts`). A plan is written to `work/plan.json` on the first run and
+ * reused by every re-run, so a resumed run trains exactly the steps it started with.
+ */
+import { z } from 'zod';
+import { formatDuration } from '@raev2/core';
+
+/** Sizes and hyper-parameters of one mode. */
+export const DemoArchSchema = z
+  .object({
+    /** Image side in px: the encoder input (`res=`) and the decoder output. */
+    imageSize: z.number().int().positive(),
+    /** Latent encoder (its selected blocks are the multi-layer latent). */
+    encoder: z.string(),
+    /** Feature network of rFD and of the image-space generation FD (token-mean of its last block). */
+    features: z.string(),
+    /** Keep at most this many images per class (null: all). */
+    maxPerClass: z.number().int().positive().nullable(),
+    heldOut: z.number().positive().lt(1),
+    decoder: z.object({ preset: z.enum(['tiny', 'S', 'B', 'L', 'XL']), overrides: z.record(z.string(), z.number()), batch: z.number().int().positive(), lr: z.number().positive(), ema: z.number() }),
+    dit: z.object({
+      hiddenSize: z.tuple([z.number().int(), z.number().int()]),
+      depth: z.tuple([z.number().int(), z.number().int()]),
+      numHeads: z.tuple([z.number().int(), z.number().int()]),
+      baseDepth: z.number().int().positive(),
+      numTimeTokens: z.number().int().positive(),
+      numCondTokens: z.number().int().positive(),
+      batch: z.number().int().positive(),
+      lr: z.number().positive(),
+      warmupSteps: z.number().int().nonnegative(),
+      ema: z.number(),
+    }),
+    /** Generation metrics: samples per evaluation (capped by the held-out count), Euler steps, evaluations during DiT training. */
+    metrics: z.object({ count: z.number().int().positive(), steps: z.number().int().positive(), evals: z.number().int().positive() }),
+    /** Minimum step counts whatever the budget. */
+    minSteps: z.object({ decoder: z.number().int().positive(), dit: z.number().int().positive() }),
+    /** Share of the trainable time given to the decoder (the rest goes to the DiT). */
+    decoderShare: z.number().gt(0).lt(1),
+  })
+  .strict();
+export type DemoArch = z.infer<typeof DemoArchSchema>;
+
+/** The default mode: 64-px emoji, MobileNetV2's last 3 blocks at stride 16 → a 4×4×96 latent. */
+export const DEFAULT_ARCH: DemoArch = {
+  imageSize: 64,
+  encoder: 'mobilenetv2-nsfwjs[layers=last3]',
+  features: 'mobilenetv2-nsfwjs[stage=13-15]',
+  maxPerClass: null,
+  heldOut: 0.1,
+  decoder: { preset: 'tiny', overrides: {}, batch: 16, lr: 4e-4, ema: 0.999 },
+  dit: { hiddenSize: [128, 192], depth: [6, 1], numHeads: [4, 4], baseDepth: 3, numTimeTokens: 2, numCondTokens: 2, batch: 32, lr: 5e-4, warmupSteps: 100, ema: 0.999 },
+  metrics: { count: 256, steps: 16, evals: 4 },
+  minSteps: { decoder: 100, dit: 200 },
+  decoderShare: 0.4,
+};
+
+/** `--quick`: 60 images per class, a smaller DiT, fewer and cheaper evaluations. */
+export const QUICK_ARCH: DemoArch = {
+  ...DEFAULT_ARCH,
+  maxPerClass: 60,
+  heldOut: 0.15,
+  dit: { ...DEFAULT_ARCH.dit, hiddenSize: [96, 128], depth: [4, 1], baseDepth: 2, warmupSteps: 20 },
+  metrics: { count: 128, steps: 10, evals: 2 },
+  minSteps: { decoder: 40, dit: 80 },
+};
+
+/** Seconds per unit of work, measured on this machine. */
+export const StepCostsSchema = z.object({
+  /** Latent encoder forward, per image. */
+  encodePerImage: z.number().nonnegative(),
+  /** Metric feature network forward, per image. */
+  featuresPerImage: z.number().nonnegative(),
+  /** One decoder training step (a batch; L1 + perceptual). */
+  decoderStep: z.number().positive(),
+  /** One decoder training step with the GAN term and the discriminator update (when the GAN is on). */
+  decoderGanStep: z.number().positive().optional(),
+  /** Decoder forward, per image. */
+  decodePerImage: z.number().nonnegative(),
+  /** One DiT training step (a batch). */
+  ditStep: z.number().positive(),
+  /** One DiT forward, per sample (one NFE of sampling). */
+  ditForwardPerSample: z.number().nonnegative(),
+});
+export type StepCosts = z.infer<typeof StepCostsSchema>;
+
+/** What a plan is made for (besides the costs). */
+export interface PlanInput {
+  arch: DemoArch;
+  budgetSec: number;
+  costs: StepCosts;
+  /** Training and held-out image counts. */
+  trainImages: number;
+  heldOutImages: number;
+  numClasses: number;
+  samplesPerClass: number;
+  sampleSteps: number;
+  gan: boolean;
+  kSweep: boolean;
+  /** Fixed step counts (flags) that override the plan. */
+  decoderSteps?: number;
+  ditSteps?: number;
+}
+
+export const PlanSchema = z
+  .object({
+    budgetSec: z.number().positive(),
+    decoderSteps: z.number().int().positive(),
+    ditSteps: z.number().int().positive(),
+    /** DiT steps between generation-metric evaluations. */
+    metricEvery: z.number().int().positive(),
+    metricCount: z.number().int().positive(),
+    /** Estimated seconds per stage (in run order) and in total. */
+    estimates: z.record(z.string(), z.number().nonnegative()),
+    totalSec: z.number().nonnegative(),
+    /** True when the fixed work alone exceeds the budget (minimum step counts used). */
+    overBudget: z.boolean(),
+  })
+  .strict();
+export type Plan = z.infer<typeof PlanSchema>;
+
+/** Start-up work not measured by the costs (loading networks, decoding PNGs), in seconds. */
+export const SETUP_SEC = 15;
+
+/** Plan step counts so the whole run fits `budgetSec` (pure: same inputs, same plan). */
+export function planDemo(p: PlanInput): Plan {
+  const { arch, costs: c } = p;
+  const all = p.trainImages + p.heldOutImages;
+  const metricCount = Math.max(2, Math.min(arch.metrics.count, Math.max(p.heldOutImages, 2 * p.numClasses)));
+  const evalSec = metricCount * (arch.metrics.steps * c.ditForwardPerSample + c.decodePerImage + c.featuresPerImage);
+  const sweepDecoders = p.kSweep ? 2 : 0;
+  const fixed: Record<string, number> = {
+    setup: SETUP_SEC,
+    latents: p.trainImages * c.encodePerImage, // stage-1 latent cache
+    decoderEval: p.heldOutImages * (c.encodePerImage + c.decodePerImage + 2 * c.featuresPerImage) * (1 + sweepDecoders),
+    ditData: all * (c.encodePerImage + c.featuresPerImage), // stage-2 latent and feature caches
+    // evaluations during training + the untrained and the unguided trained model
+    evaluation: (arch.metrics.evals + 2) * evalSec,
+    samples: p.numClasses * p.samplesPerClass * (p.sampleSteps * c.ditForwardPerSample + c.decodePerImage) + 2,
+    sweepLatents: sweepDecoders * p.trainImages * c.encodePerImage,
+  };
+  const fixedSec = Object.values(fixed).reduce((a, b) => a + b, 0);
+  // 5 % for what the costs miss (checkpoints, logging, garbage collection)
+  const trainable = p.budgetSec * 0.95 - fixedSec;
+  // the GAN term runs in the second half of decoder training
+  const decStep = p.gan && c.decoderGanStep ? (c.decoderStep + c.decoderGanStep) / 2 : c.decoderStep;
+  const decoders = 1 + sweepDecoders;
+  let decoderSteps = p.decoderSteps ?? Math.floor((Math.max(0, trainable) * arch.decoderShare) / (decoders * decStep));
+  let ditSteps = p.ditSteps ?? Math.floor((Math.max(0, trainable) * (1 - arch.decoderShare)) / c.ditStep);
+  const overBudget = p.decoderSteps == null && p.ditSteps == null && (decoderSteps < arch.minSteps.decoder || ditSteps < arch.minSteps.dit);
+  decoderSteps = Math.max(p.decoderSteps ?? arch.minSteps.decoder, decoderSteps);
+  ditSteps = Math.max(p.ditSteps ?? arch.minSteps.dit, ditSteps);
+  const estimates: Record<string, number> = {
+    setup: fixed.setup,
+    decoder: fixed.latents + decoderSteps * decStep,
+    ...(p.kSweep ? { kSweep: fixed.sweepLatents + sweepDecoders * decoderSteps * decStep } : {}),
+    decoderEval: fixed.decoderEval,
+    dit: fixed.ditData + ditSteps * c.ditStep + arch.metrics.evals * evalSec,
+    evaluation: 2 * evalSec,
+    samples: fixed.samples,
+  };
+  const totalSec = Object.values(estimates).reduce((a, b) => a + b, 0);
+  return { budgetSec: p.budgetSec, decoderSteps, ditSteps, metricEvery: Math.max(1, Math.ceil(ditSteps / arch.metrics.evals)), metricCount, estimates, totalSec, overBudget };
+}
+
+/** A plan as a few lines for the console. */
+export function formatPlan(plan: Plan, arch: DemoArch): string {
+  const rows = Object.entries(plan.estimates).map(([k, v]) => `  ${k.padEnd(12)} ≈ ${formatDuration(v)}`);
+  return [
+    `plan for a ${formatDuration(plan.budgetSec)} budget: decoder ${plan.decoderSteps} steps × ${arch.decoder.batch}, DiT ${plan.ditSteps} steps × ${arch.dit.batch}, generation metrics every ${plan.metricEvery} steps on ${plan.metricCount} samples`,
+    ...rows,
+    `  total        ≈ ${formatDuration(plan.totalSec)}${plan.overBudget ? '  (over budget: the fixed work alone does not fit; minimum step counts used)' : ''}`,
+  ].join('\n');
+}
