@@ -35,3 +35,7 @@ registerCommand(stage2TrainCommand);
 registerCommand(sampleCommand);
 export * from './cli/stage2.js';
 export * from './cli/sample.js';
+import { demoCommand } from './cli/demo.js';
+registerCommand(demoCommand);
+export { demoCommand } from './cli/demo.js';
+export * from './demo/index.js';

@@ -2,7 +2,6 @@
  * Stage-1 data sources by name: `folder:<path>`, `manifest:<file.jsonl>`, `emoji:<style>[,<style>…]`
  * (a bare path is a folder, or a manifest when it ends in .jsonl), and the train / held-out split.
  */
-import * as fs from 'node:fs';
 import { arrayDataset, splitDataset, subset, type DatasetItem, type ImageDataset } from '../data/dataset.js';
 import { imageFolder } from '../data/folder.js';
 import { jsonlManifest } from '../data/manifest.js';
@@ -24,12 +23,6 @@ export function openDataSource(source: string): ImageDataset {
   if (parts.length === 1) return parts[0];
   const items: DatasetItem[] = parts.flatMap((p) => Array.from({ length: p.size }, (_, i) => ({ ...p.get(i), key: `${p.name}/${p.get(i).key}` })));
   return arrayDataset(`emoji-${styles.join('+')}`, items);
-}
-
-/** Does a data source name something that exists (cheap check before heavier validation)? */
-export function dataSourceExists(source: string): boolean {
-  const m = /^(folder|manifest):(.*)$/.exec(source);
-  return m ? fs.existsSync(m[2]) : source.startsWith('emoji:') || fs.existsSync(source);
 }
 
 /** The training and held-out parts for a stage-1 run: `heldOut` as in `splitDataset`, `maxImages` caps the training part. */

@@ -103,6 +103,8 @@ export const Stage2MetricsSchema = z
     guidance: Guidance.default(() => GuidanceConfigSchema.parse({ method: 'none' })),
     /** Feature spaces: `latent` (the RAE latent, token-mean) and names of image feature encoders given by the caller (e.g. `mobilenetv2`). */
     spaces: z.array(z.string().min(1)).min(1).default(['latent']),
+    /** FD reference: at most this many training images (a seeded subset), so image features of a large set stay affordable. */
+    maxReference: posInt.default(2000),
     /** Train a linear probe on real latents and report the class accuracy of generated ones. */
     probe: z.boolean().default(true),
     /** Latent pooling of the probe's features. */

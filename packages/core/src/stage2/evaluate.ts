@@ -70,12 +70,16 @@ function pooledFeatures(set: LatentSet, pool: LatentPool): Tensor {
   });
 }
 
-/** Build the real reference: feature sets of train (and held-out) and, when asked, the linear probe. */
+/**
+ * Build the reference: feature sets of `train` (the FD reference, possibly a subset) and of the
+ * held-out split, and, when asked, the linear probe trained on `probeTrain` (default `train`'s latents).
+ */
 export function buildReference(o: {
   spaces: FeatureSpace[];
   train: RealSplit;
   heldOut: RealSplit | null;
   numClasses: number;
+  probeTrain?: LatentSet;
   probe?: boolean;
   probePool?: LatentPool;
   probeOptions?: ProbeOptions;
@@ -90,9 +94,10 @@ export function buildReference(o: {
     probePool: o.probePool ?? 'flat',
   };
   if (o.probe && o.numClasses >= 2) {
-    const x = pooledFeatures(o.train.latents, ref.probePool);
+    const pt = o.probeTrain ?? o.train.latents;
+    const x = pooledFeatures(pt, ref.probePool);
     try {
-      const r = LinearProbe.train(x, o.train.latents.labels, o.numClasses, o.probeOptions);
+      const r = LinearProbe.train(x, pt.labels, o.numClasses, o.probeOptions);
       ref.probe = r.probe;
       ref.probeTrainAccuracy = r.trainAccuracy;
     } finally {

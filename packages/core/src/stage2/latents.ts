@@ -46,6 +46,14 @@ export function labelsAt(s: LatentSet, indices: readonly number[]): number[] {
   return indices.map((i) => s.labels[i]);
 }
 
+/** The rows at `indices` as a new set. */
+export function selectRows(s: LatentSet, indices: readonly number[]): LatentSet {
+  const per = numTokens(s) * s.channels;
+  const latents = new Float32Array(indices.length * per);
+  indices.forEach((i, k) => latents.set(s.latents.subarray(i * per, (i + 1) * per), k * per));
+  return { latents, labels: Int32Array.from(indices, (i) => s.labels[i]), count: indices.length, grid: s.grid, channels: s.channels };
+}
+
 /** What produced a cache: compared field by field when the cache is read. */
 export const LatentCacheKeySchema = z
   .object({

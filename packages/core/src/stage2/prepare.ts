@@ -7,14 +7,15 @@
 import * as path from 'node:path';
 import { tf, type Tensor } from '../runtime/tf.js';
 import type { Encoder } from '../encoder.js';
-import type { ImageDataset } from '../data/dataset.js';
+import { subset, type ImageDataset } from '../data/dataset.js';
+import { Rng } from '../runtime/rng.js';
 import type { LayerSelection } from '../rae/latent.js';
 import { standardize, type LatentStats } from '../rae/stats.js';
 import { rawLatent } from '../stage1/stats.js';
 import type { FeatureSpace } from '../metrics/generation.js';
 import { progress } from '../util/progress.js';
 import { datasetLabels, imageChunks } from './data.js';
-import { encodeLatentSet, latentCacheKey, readLatentCache, writeLatentCache, type LatentCacheKey, type LatentSet } from './latents.js';
+import { encodeLatentSet, latentCacheKey, readLatentCache, selectRows, writeLatentCache, type LatentCacheKey, type LatentSet } from './latents.js';
 import type { RealSplit } from './evaluate.js';
 
 export interface LatentSource {
@@ -75,15 +76,35 @@ export async function splitImageFeatures(name: string, ds: ImageDataset, space: 
   });
 }
 
-/** Both splits' latents and image features for `spaces`. */
-export async function prepareReal(splits: { train: ImageDataset; heldOut: ImageDataset | null }, spaces: FeatureSpace[], src: LatentSource, o: PrepareOptions): Promise<{ train: RealSplit; heldOut: RealSplit | null }> {
-  const one = async (name: string, ds: ImageDataset): Promise<RealSplit> => {
-    const latents = await splitLatents(name, ds, src, o);
-    const imageFeatures: Record<string, LatentSet> = {};
-    for (const s of spaces) if (s.input === 'images') imageFeatures[s.name] = await splitImageFeatures(name, ds, s, src, o);
-    return { latents, imageFeatures };
+/** Real data of a run: all training latents, and the FD reference sets — a seeded subset of at most `maxReference` training images, and the held-out split — with their image features for `spaces`. */
+export interface RealData {
+  /** Every training latent (what the DiT trains on and the probe learns from). */
+  trainLatents: LatentSet;
+  /** The FD reference: the training images (or a seeded subset of `maxReference`) with their features. */
+  train: RealSplit;
+  heldOut: RealSplit | null;
+}
+
+/** Both splits' latents, and image features for `spaces` on the reference subset and the held-out split. */
+export async function prepareReal(splits: { train: ImageDataset; heldOut: ImageDataset | null }, spaces: FeatureSpace[], src: LatentSource, o: PrepareOptions & { maxReference?: number; seed?: number }): Promise<RealData> {
+  const features = async (name: string, ds: ImageDataset) => {
+    const out: Record<string, LatentSet> = {};
+    for (const s of spaces) if (s.input === 'images') out[s.name] = await splitImageFeatures(name, ds, s, src, o);
+    return out;
   };
-  return { train: await one('train', splits.train), heldOut: splits.heldOut && splits.heldOut.size > 0 ? await one('heldout', splits.heldOut) : null };
+  const trainLatents = await splitLatents('train', splits.train, src, o);
+  const n = splits.train.size, max = o.maxReference ?? n;
+  const refIdx = max >= n ? range(n) : new Rng(o.seed ?? 0).permutation(n).slice(0, max).sort((a, b) => a - b);
+  const train: RealSplit = max >= n
+    ? { latents: trainLatents, imageFeatures: await features('train', splits.train) }
+    : { latents: selectRows(trainLatents, refIdx), imageFeatures: await features(`train-ref${max}`, subset(splits.train, refIdx)) };
+  let heldOut: RealSplit | null = null;
+  if (splits.heldOut && splits.heldOut.size > 0) heldOut = { latents: await splitLatents('heldout', splits.heldOut, src, o), imageFeatures: await features('heldout', splits.heldOut) };
+  return { trainLatents, train, heldOut };
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
 }
 
 async function cached(file: string | null, key: LatentCacheKey, recache: boolean | undefined, build: () => Promise<LatentSet>): Promise<LatentSet> {

@@ -28,7 +28,7 @@ import { ImageStore } from '../stage1/images.js';
 import { STAGE2_RESUME_IGNORE, resolveDiTConfig, resolveShift, resolveTransport, type Stage2Config } from './config.js';
 import type { Stage2Data } from './data.js';
 import { latentBatch, statsHash, type LatentSet } from './latents.js';
-import { encodeStandardized, prepareReal, type LatentSource } from './prepare.js';
+import { encodeStandardized, prepareReal, splitLatents, type LatentSource } from './prepare.js';
 import { buildReference, disposeReference, evaluateGeneration, type RealReference } from './evaluate.js';
 import { METRICS_FILE, appendMetrics, truncateMetrics, type MetricsRecord } from './metrics_log.js';
 import { classMajorLabels, generateLatents } from './generate.js';
@@ -135,15 +135,15 @@ export async function trainStage2(cfg: Stage2Config, parts: Stage2Parts, grid: [
     let ref: RealReference | null = null;
     const reference = async (): Promise<RealReference> => {
       if (ref) return ref;
-      const real = await prepareReal(parts.data, plan.spaces, src, { ...prep, cacheDir: online ? null : cacheDir });
-      trainSet ??= real.train.latents;
-      ref = buildReference({ spaces: plan.spaces, train: real.train, heldOut: real.heldOut, numClasses: resolved.classes.length, probe: cfg.metrics.probe, probePool: cfg.metrics.probePool, probeOptions: { seed: cfg.seed } });
+      const real = await prepareReal(parts.data, plan.spaces, src, { ...prep, cacheDir: online ? null : cacheDir, maxReference: cfg.metrics.maxReference, seed: cfg.splitSeed });
+      trainSet ??= real.trainLatents;
+      ref = buildReference({ spaces: plan.spaces, train: real.train, heldOut: real.heldOut, probeTrain: real.trainLatents, numClasses: resolved.classes.length, probe: cfg.metrics.probe, probePool: cfg.metrics.probePool, probeOptions: { seed: cfg.seed } });
       disposers.push(() => disposeReference(ref!));
       return ref;
     };
     if (!online) {
       if (wantMetrics) await reference();
-      else trainSet = (await prepareReal({ train: parts.data.train, heldOut: null }, [], src, prep)).train.latents;
+      else trainSet = await splitLatents('train', parts.data.train, src, prep);
     } else store = await ImageStore.load(parts.data.train, parts.imageSize);
     const trainLabels = Int32Array.from({ length: parts.data.train.size }, (_, i) => parts.data.train.get(i).label ?? 0);
 

@@ -1,0 +1,320 @@
+/**
+ * `npm run demo`: class-conditional emoji generation end to end, offline, as a sequence of stages
+ *   setup (data, budget plan) → decoder (+ latent statistics) → [K sweep] → decoder eval →
+ *   DiT^DH → evaluation (trained vs untrained) → samples → report
+ * Each stage records its wall time and completion in `work/state.json`; a re-run skips complete
+ * stages and resumes an interrupted training stage from its last checkpoint (Ctrl-C checkpoints).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  tf,
+  initRuntime,
+  formatDuration,
+  readMetrics,
+  readStage2Checkpoint,
+  resolveDiTConfig,
+  createDiT,
+  trainStage1,
+  writeFileAtomic,
+  UsageError,
+  METRICS_FILE,
+  STAGE1_FILES,
+  type Stage1Parts,
+  type DiTConfig,
+} from '@raev2/core';
+import { loadEncoder } from '../spec.js';
+import { readStage1Summary, resolveStage1, runStage1Eval, runStage1Train, type ResolvedStage1 } from '../cli/stage1.js';
+import { runStage2Train } from '../cli/stage2.js';
+import type { DemoFlags } from './flags.js';
+import { writeDemoManifest, type DemoData } from './data.js';
+import { DEFAULT_ARCH, QUICK_ARCH, formatPlan, planDemo, type DemoArch, type Plan } from './plan.js';
+import { calibrate } from './calibrate.js';
+import { DEMO_RUNS, demoStage1Config, demoStage2Config, featureSpec, freeGuidance, type ConfigInput } from './configs.js';
+import { evaluateFinal } from './evaluate.js';
+import { readLogRecords, writeReconstructions, writeSampleGrid } from './outputs.js';
+import { DemoMetricsSchema, fdCurve, generationScore, renameSpaces, type DemoMetrics, type GenerationScore } from './metrics.js';
+import { renderReport } from './report.js';
+import { DEMO_FILES, readPlanFile, readState, removeDemoRun, writePlanFile, writeState, type DemoState, type PlanFile } from './state.js';
+
+export interface DemoResult {
+  out: string;
+  /** True when Ctrl-C stopped a training stage (run again to continue). */
+  interrupted: boolean;
+  metrics?: DemoMetrics;
+  files: Record<'samples' | 'reconstructions' | 'metrics' | 'report', string>;
+}
+
+const STAGES = ['setup', 'decoder', 'kSweep', 'decoderEval', 'dit', 'evaluation', 'samples', 'report'] as const;
+type StageName = (typeof STAGES)[number];
+
+/** The flags that shape the trained models: a re-run with other values must start over. */
+function planKey(f: DemoFlags): PlanFile['key'] {
+  return { quick: f.quick, budget: f.budget ?? null, seed: f.seed, classes: f.classes ?? null, skinTones: f['skin-tones'], gan: f.gan, kSweep: f['k-sweep'], decoderSteps: f['decoder-steps'] ?? null, ditSteps: f['dit-steps'] ?? null };
+}
+
+/** Run (or continue) the demo; see the file comment. */
+export async function runDemo(flags: DemoFlags, log: (s: string) => void = (s) => process.stderr.write(s + '\n')): Promise<DemoResult> {
+  const t0 = performance.now();
+  const out = path.resolve(flags.out);
+  const work = path.join(out, 'work');
+  const files = { samples: path.join(out, DEMO_FILES.samples), reconstructions: path.join(out, DEMO_FILES.reconstructions), metrics: path.join(out, DEMO_FILES.metrics), report: path.join(out, DEMO_FILES.report) };
+  if (flags.fresh) removeDemoRun(out);
+  const key = planKey(flags);
+  const prior = readPlanFile(work);
+  if (prior && JSON.stringify(prior.key) !== JSON.stringify(key)) {
+    const diff = Object.keys(key).filter((k) => JSON.stringify(prior.key[k]) !== JSON.stringify(key[k])).map((k) => `${k}: ${JSON.stringify(prior.key[k])} → ${JSON.stringify(key[k])}`);
+    throw new UsageError(`${out} holds a demo run made with other flags (${diff.join(', ')}); pass --fresh to start over, or repeat the original flags to continue it`);
+  }
+  fs.mkdirSync(work, { recursive: true });
+  const threads = flags.threads === 'auto' ? Math.max(1, Math.min(8, os.cpus().length)) : flags.threads;
+  const backend = await initRuntime({ threads });
+  const state = readState(work);
+  const mode: PlanFile['mode'] = flags.quick ? 'quick' : flags.budget != null ? 'budget' : 'default';
+  const arch: DemoArch = prior?.arch ?? (flags.quick ? QUICK_ARCH : DEFAULT_ARCH);
+  const budgetSec = 60 * (flags.budget ?? (flags.quick ? 3 : 20));
+
+  const save = () => writeState(work, state);
+  const isDone = (s: StageName, sig = '') => state.stages[s]?.done === true && (state.stages[s] as { sig?: string }).sig === (sig || undefined);
+  let planFile: PlanFile | null = prior;
+  const estimate = (s: StageName) => planFile?.plan.estimates[s] ?? 0;
+  /** Run one stage, adding its wall time to the state; `fn` returns false when interrupted. */
+  const stage = async (s: StageName, fn: () => Promise<boolean>, sig = ''): Promise<boolean> => {
+    if (isDone(s, sig)) return true;
+    const i = STAGES.indexOf(s) + 1;
+    const left = STAGES.filter((x) => !isDone(x)).reduce((a, x) => a + estimate(x), 0);
+    log(`\n── demo ${i}/${STAGES.length}: ${s}${planFile ? ` (≈ ${formatDuration(estimate(s))}; ≈ ${formatDuration(left)} left in total)` : ''}`);
+    const start = performance.now();
+    let ok = false;
+    try {
+      ok = await fn();
+    } finally {
+      const rec = state.stages[s] ?? { seconds: 0, done: false };
+      rec.seconds += (performance.now() - start) / 1000;
+      rec.done = ok;
+      if (sig) (rec as { sig?: string }).sig = sig;
+      state.stages[s] = rec;
+      save();
+    }
+    return ok;
+  };
+  const interrupted = (): DemoResult => {
+    log(`\nstopped; run the same command again to continue from the last checkpoint (${out})`);
+    return { out, interrupted: true, files };
+  };
+
+  // ---- setup: data manifest, budget plan (calibrated on this machine)
+  let data: DemoData | null = null;
+  let resolved1: ResolvedStage1 | null = null;
+  const cfgInput = (plan: Plan, d: { source: string; train: number }): ConfigInput => ({ arch, plan, data: d.source, work, trainImages: d.train, seed: flags.seed, gan: flags.gan === 'on', guidanceScale: flags['guidance-scale'], sampleSteps: flags['sample-steps'] });
+  try {
+    await stage('setup', async () => {
+      if (planFile) return true;
+      data = writeDemoManifest(work, { classes: flags.classes?.split(',').map((s) => s.trim()).filter(Boolean), skinTones: flags['skin-tones'] === 'on', maxPerClass: arch.maxPerClass ?? undefined });
+      log(`data: ${data.total} emoji in ${data.classes.length} categories (${data.classes.map((c) => `${c.name} ${c.count}`).join(', ')})${data.dropped.length ? `; dropped ${data.dropped.map((c) => `${c.name} (${c.count})`).join(', ')}` : ''}`);
+      const provisional: Plan = { budgetSec, decoderSteps: 1, ditSteps: 1, metricEvery: 1, metricCount: 2, estimates: {}, totalSec: 0, overBudget: false };
+      const c1 = demoStage1Config(cfgInput(provisional, { source: data.source, train: data.total }));
+      resolved1 = await resolveStage1(c1);
+      const { parts, train, heldOut } = resolved1;
+      const latent = { grid: [parts.images.size[0] / parts.encoder.patchSize, parts.images.size[1] / parts.encoder.patchSize] as [number, number], channels: parts.encoder.hiddenSize };
+      const dit = resolveDiTConfig(demoStage2Config(cfgInput(provisional, { source: data.source, train: train.size })), latent, data.classes.length, 'demo DiT');
+      const features = (await loadEncoder(featureSpec(arch))).encoder;
+      let costs;
+      try {
+        log('measuring step costs on this machine …');
+        costs = calibrate({ stage1: { ...c1, batchSize: arch.decoder.batch }, parts, dit, ditBatch: arch.dit.batch, features, gan: flags.gan === 'on' });
+      } finally {
+        features.dispose();
+      }
+      const plan = planDemo({ arch, budgetSec, costs, trainImages: train.size, heldOutImages: heldOut?.size ?? 0, numClasses: data.classes.length, samplesPerClass: flags['per-class'], sampleSteps: flags['sample-steps'], gan: flags.gan === 'on', kSweep: flags['k-sweep'], decoderSteps: flags['decoder-steps'], ditSteps: flags['dit-steps'] });
+      planFile = { format: 'raev2-demo-plan', mode, key, arch, costs, plan };
+      writePlanFile(work, planFile);
+      writeFileAtomic(path.join(work, 'data.json'), JSON.stringify({ ...data, train: train.size, heldOut: heldOut?.size ?? 0, skinTones: flags['skin-tones'] === 'on' }, null, 2) + '\n');
+      return true;
+    });
+    const pf = planFile as PlanFile | null;
+    if (pf == null) throw new Error(`${work} has no ${DEMO_FILES.plan}; pass --fresh to start over`);
+    log(formatPlan(pf.plan, arch));
+    const dataInfo = readDataInfo(work);
+    const ci = cfgInput(pf.plan, { source: dataInfo.source, train: dataInfo.train });
+    const cfg1 = demoStage1Config(ci);
+    const cfg2 = demoStage2Config(ci);
+    const stage1Dir = cfg1.out;
+
+    // ---- decoder (and the latent statistics, computed noise-free at the end of the run)
+    if (!(await stage('decoder', async () => {
+      if (fs.existsSync(path.join(stage1Dir, STAGE1_FILES.summary))) return true;
+      let parts: Stage1Parts;
+      if (resolved1) parts = resolved1.parts;
+      else {
+        resolved1 = await resolveStage1(cfg1);
+        parts = resolved1.parts;
+      }
+      const r = await trainStage1(cfg1, parts, { resume: true });
+      if (r.interrupted) return false;
+      log(`decoder: ${r.step} steps; latent statistics (Welford, noise-free) in ${r.statsFile}`);
+      return true;
+    }))) return interrupted();
+    (resolved1 as ResolvedStage1 | null)?.dispose();
+    resolved1 = null;
+
+    // ---- optional K sweep: the same decoder recipe on the last 1 and 2 blocks
+    const sweepKs = flags['k-sweep'] ? [1, 2] : [];
+    if (sweepKs.length && !(await stage('kSweep', async () => {
+      for (const k of sweepKs) {
+        const c = demoStage1Config(ci, { encoder: arch.encoder.replace(/last\d+/, `last${k}`), dir: DEMO_RUNS.sweep(k) });
+        if (fs.existsSync(path.join(c.out, STAGE1_FILES.summary))) continue;
+        const r = await runStage1Train(c, { resume: true });
+        if (r.interrupted) return false;
+      }
+      return true;
+    }))) return interrupted();
+
+    // ---- decoder evaluation on held-out images: PSNR, SSIM, rFD (+ the K sweep), reconstructions.png
+    await stage('decoderEval', async () => {
+      const evalRun = async (run: string) => {
+        const s = await runStage1Eval({ run, features: featureSpec(arch), batch: 32 });
+        return { images: s.count, psnr: s.psnr, ssim: s.ssim, ...(s.rfd != null ? { rfd: s.rfd } : {}) };
+      };
+      state.results.decoder = await evalRun(stage1Dir);
+      if (sweepKs.length) {
+        const main = readStage1Summary(stage1Dir);
+        const sweep = [];
+        for (const k of sweepKs) {
+          const run = path.join(work, DEMO_RUNS.sweep(k));
+          sweep.push({ k, layers: readStage1Summary(run).selection.layers, ...(await evalRun(run)) });
+        }
+        sweep.push({ k: main.selection.layers.length, layers: main.selection.layers, ...state.results.decoder });
+        state.results.kSweep = sweep;
+      }
+      await writeReconstructions(stage1Dir, files.reconstructions);
+      const d = state.results.decoder;
+      log(`decoder on held-out images: PSNR ${d.psnr.toFixed(2)} dB, SSIM ${d.ssim.toFixed(4)}, rFD ${d.rfd?.toFixed(3) ?? '—'}`);
+      return true;
+    });
+
+    // ---- DiT^DH with the base head (generation metrics logged during training)
+    if (!(await stage('dit', async () => {
+      const r = await runStage2Train(cfg2, { resume: true, onMetrics: (m) => log(`\nstep ${m.step}: FD ${Object.entries(m.fd).map(([k, v]) => `${short(k)} ${v.toFixed(3)}`).join(', ')}${m.probeAccuracy != null ? `, probe accuracy ${(100 * m.probeAccuracy).toFixed(1)} %` : ''}`) });
+      return !r.interrupted;
+    }))) return interrupted();
+
+    // ---- trained vs untrained (re-done when the guidance weight changes)
+    const gsig = `w=${flags['guidance-scale']}`;
+    await stage('evaluation', async () => {
+      const g = await evaluateFinal(cfg2, freeGuidance(flags['guidance-scale']));
+      state.results.generation = { trained: generationScore(g.trained), trainedUnguided: generationScore(g.trainedUnguided), untrained: generationScore(g.untrained) };
+      return true;
+    }, gsig);
+
+    // ---- samples_grid.png
+    await stage('samples', async () => {
+      const nfe = await writeSampleGrid(cfg2.out, path.join(work, DEMO_RUNS.samples), files.samples, { guidanceScale: flags['guidance-scale'], steps: flags['sample-steps'], perClass: flags['per-class'], seed: flags.seed }, log);
+      log(`samples: ${nfe} network evaluations per image`);
+      return true;
+    }, `${gsig},steps=${flags['sample-steps']},per=${flags['per-class']}`);
+
+    // ---- metrics.json and report.html
+    let metrics: DemoMetrics | undefined;
+    await stage('report', async () => {
+      metrics = assembleMetrics({ flags, mode, planFile: pf, state, work, cfg1, cfg2, backend, threads, dataInfo, featureName: featureSpec(arch) });
+      writeFileAtomic(files.metrics, JSON.stringify(metrics, null, 2) + '\n');
+      const html = renderReport({ metrics, images: { samples: files.samples, reconstructions: files.reconstructions }, decoderLog: readLogRecords(path.join(stage1Dir, 'log.jsonl')), ditLog: readLogRecords(path.join(cfg2.out, 'log.jsonl')) });
+      writeFileAtomic(files.report, html);
+      return true;
+    }, `${Date.now()}`); // always rewritten: it carries the timings
+    log(`\ndone in ${formatDuration((performance.now() - t0) / 1000)} (all runs: ${formatDuration(metrics!.timings.totalSec)}): ${files.samples}, ${files.reconstructions}, ${files.metrics}, ${files.report}`);
+    summarize(metrics!, log);
+    return { out, interrupted: false, metrics, files };
+  } finally {
+    (resolved1 as ResolvedStage1 | null)?.dispose();
+  }
+}
+
+interface DataInfo extends DemoData {
+  train: number;
+  heldOut: number;
+  skinTones: boolean;
+}
+
+function readDataInfo(work: string): DataInfo {
+  const f = path.join(work, 'data.json');
+  if (!fs.existsSync(f)) throw new Error(`${f} is missing; pass --fresh to start over`);
+  return JSON.parse(fs.readFileSync(f, 'utf8')) as DataInfo;
+}
+
+/** Last part of a long feature-space name (an encoder spec) for console lines. */
+function short(name: string): string {
+  return name.startsWith('mobilenetv2') ? 'mobilenetv2' : name;
+}
+
+function packageVersion(rel: string): string {
+  try {
+    return (JSON.parse(fs.readFileSync(new URL(rel, import.meta.url), 'utf8')) as { version?: string }).version ?? '?';
+  } catch {
+    return '?';
+  }
+}
+
+interface AssembleInput {
+  flags: DemoFlags;
+  mode: PlanFile['mode'];
+  planFile: PlanFile;
+  state: DemoState;
+  work: string;
+  cfg1: ReturnType<typeof demoStage1Config>;
+  cfg2: ReturnType<typeof demoStage2Config>;
+  backend: string;
+  threads: number;
+  dataInfo: DataInfo;
+  featureName: string;
+}
+
+/** metrics.json from the state's results and the runs' files (validated before it is written). */
+function assembleMetrics(a: AssembleInput): DemoMetrics {
+  const { state, planFile: pf } = a;
+  const names = { [a.featureName]: 'mobilenetv2' };
+  const res = state.results;
+  if (!res.decoder || !res.generation) throw new Error('the evaluation results are missing from state.json; pass --fresh to start over');
+  const s1 = readStage1Summary(a.cfg1.out);
+  const { run, step } = readStage2Checkpoint(a.cfg2.out);
+  const ditParams = countParameters(run.resolved.dit);
+  const gen = res.generation;
+  const rn = (g: GenerationScore) => renameSpaces(g, names);
+  const records = readMetrics(path.join(a.cfg2.out, METRICS_FILE)).map((r) => renameSpaces(r, names));
+  const stages = Object.fromEntries(STAGES.filter((s) => state.stages[s]).map((s) => [s, state.stages[s].seconds]));
+  const metrics: DemoMetrics = {
+    format: 'raev2-demo-metrics',
+    version: 1,
+    created: new Date().toISOString(),
+    mode: a.mode,
+    data: { source: `emoji-datasource-google ${packageVersion('../../../../node_modules/emoji-datasource-google/package.json')} (64-px PNGs)`, classes: a.dataInfo.classes, dropped: a.dataInfo.dropped, trainImages: a.dataInfo.train, heldOutImages: a.dataInfo.heldOut, skinTones: a.dataInfo.skinTones },
+    latent: { encoder: s1.config.encoder, layers: s1.selection.layers, grid: s1.grid, channels: s1.channels, imageSize: s1.imageSize[0], statsImages: s1.trainImages },
+    decoder: { steps: s1.steps, heldOut: res.decoder, ...(res.kSweep ? { kSweep: res.kSweep } : {}) },
+    generation: { ditSteps: step, parameters: ditParams, shift: run.resolved.shift, trained: rn(gen.trained), trainedUnguided: rn(gen.trainedUnguided), untrained: rn(gen.untrained), overTraining: fdCurve(rn(gen.untrained), records) },
+    timings: { stages, totalSec: Object.values(stages).reduce((x, y) => x + y, 0), budgetSec: pf.plan.budgetSec, plannedSec: pf.plan.totalSec },
+    config: { flags: a.flags, arch: pf.arch, plan: pf.plan, costs: pf.costs, stage1: a.cfg1, stage2: a.cfg2 },
+    versions: { raev2: packageVersion('../../package.json'), node: process.version, tfjs: tf.version.tfjs, backend: a.backend, threads: a.threads, platform: `${process.platform}-${process.arch}`, cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}` },
+  };
+  return DemoMetricsSchema.parse(metrics);
+}
+
+function countParameters(dit: DiTConfig): number {
+  const m = createDiT(dit, 0);
+  try {
+    return m.numParameters();
+  } finally {
+    m.dispose();
+  }
+}
+
+/** Trained vs untrained in two lines. */
+function summarize(m: DemoMetrics, log: (s: string) => void): void {
+  const g = m.generation;
+  const line = (name: string, s: GenerationScore) => `  ${name.padEnd(20)} ${Object.entries(s.fd).map(([k, v]) => `FD ${k} ${v.toFixed(3)}`).join(', ')}${s.fdr != null ? `, FD_r ${s.fdr.toFixed(2)}` : ''}${s.probeAccuracy != null ? `, probe accuracy ${(100 * s.probeAccuracy).toFixed(1)} %` : ''}`;
+  log(line('untrained DiT', g.untrained));
+  log(line('trained, unguided', g.trainedUnguided));
+  log(line(`trained, ${g.trained.guidance}`, g.trained));
+  log(`  decoder (held-out)   PSNR ${m.decoder.heldOut.psnr.toFixed(2)} dB, SSIM ${m.decoder.heldOut.ssim.toFixed(4)}${m.decoder.heldOut.rfd != null ? `, rFD ${m.decoder.heldOut.rfd.toFixed(3)}` : ''}`);
+}
