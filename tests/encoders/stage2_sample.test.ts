@@ -15,7 +15,7 @@ import { useBackend } from '../helpers/fixtures.js';
 import { fakeEncoder } from '../core/rae/fake_encoder.js';
 import { writeClassImages } from '../core/stage2/helpers.js';
 
-registerEncoder('test-fake-vit', () => fakeEncoder({ layers: 3, dim: 8, patch: 4, size: [16, 16], seed: 3 }), 'fake 16-px ViT for tests');
+registerEncoder('test-fake-vit', async () => fakeEncoder({ layers: 3, dim: 8, patch: 4, size: [16, 16], seed: 3 }), 'fake 16-px ViT for tests');
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'raev2-s2cli-'));
 const root = tmp();

@@ -187,7 +187,8 @@ for (const backend of testBackends()) {
     assertClose(same, [0, 0], 1e-6, 'LPIPS(x, x)');
     const d = lp.distance(a, b);
     const ref = refLpips(host, f64(a), f64(b), 2, 16);
-    console.log(`  [${backend}] LPIPS ${Array.from(d.dataSync()).map((v) => v.toFixed(5))} vs float64 ${ref.map((v) => v.toFixed(5))}`);
+    const diff = Math.max(...Array.from(d.dataSync()).map((v, i) => Math.abs(v - ref[i])));
+    console.log(`  [${backend}] LPIPS ${Array.from(d.dataSync()).map((v) => v.toFixed(5))} vs float64 ${ref.map((v) => v.toFixed(5))} (max abs diff ${diff.toExponential(2)})`);
     for (let i = 0; i < 2; i++) relClose(d.dataSync()[i], ref[i], 1e-4, `LPIPS image ${i}`);
     // gradients reach the input (conv / max-pool backprop on this backend)
     const g = tf.grad((x: Tensor) => lp.loss(x, b))(a);

@@ -11,7 +11,7 @@ import type { GuidanceConfigInput } from '../sampling/guidance.js';
 import type { SamplerName } from '../sampling/samplers.js';
 import { FeatureSet, generationFD, poolLatents, type FeatureSpace, type LatentPool } from '../metrics/generation.js';
 import { LinearProbe, type ProbeOptions } from '../metrics/probe.js';
-import { balancedLabels, generateLatents } from './generate.js';
+import { generateLatents, proportionalLabels } from './generate.js';
 import { latentBatch, type LatentSet } from './latents.js';
 
 /** Real samples of one split: latents and, per image feature space, precomputed features ([count, 1, d] sets). */
@@ -26,6 +26,8 @@ export interface RealReference {
   train: FeatureSet;
   heldOut: FeatureSet | null;
   numClasses: number;
+  /** Labels of the FD reference set: generated labels follow their class mix. */
+  labels: Int32Array;
   /** Held-out sample count (the default number of samples to generate). */
   heldOutCount: number;
   probe: LinearProbe | null;
@@ -89,6 +91,7 @@ export function buildReference(o: {
     train: realFeatureSet(o.spaces, o.train),
     heldOut: o.heldOut && o.heldOut.latents.count >= 2 ? realFeatureSet(o.spaces, o.heldOut) : null,
     numClasses: o.numClasses,
+    labels: o.train.latents.labels,
     heldOutCount: o.heldOut?.latents.count ?? 0,
     probe: null,
     probePool: o.probePool ?? 'flat',
@@ -120,7 +123,7 @@ export function disposeReference(ref: RealReference): void {
 }
 
 export interface EvaluateOptions {
-  /** Samples to generate (default: the held-out count, else 256), balanced over classes. */
+  /** Samples to generate (default: the held-out count, else 256), with the reference's class mix. */
   count?: number;
   steps: number;
   sampler?: SamplerName;
@@ -151,14 +154,15 @@ export interface GenerationMetrics {
   seconds: number;
 }
 
-/** Generate `count` class-balanced samples from `model` and score them against `ref`. */
+/** Generate `count` samples with the reference's class mix from `model` and score them against `ref`. */
 export function evaluateGeneration(model: DiTModel, ref: RealReference, o: EvaluateOptions): GenerationMetrics {
   const t0 = performance.now();
   const count = o.count ?? (ref.heldOutCount >= 2 ? ref.heldOutCount : 256);
   if (count < 2) throw new Error(`evaluateGeneration: need at least 2 samples, asked for ${count}`);
   const needImages = ref.spaces.some((s) => s.input === 'images');
   if (needImages && o.decode == null) throw new Error(`feature space(s) ${ref.spaces.filter((s) => s.input === 'images').map((s) => s.name).join(', ')} need decoded images, but no decoder was given`);
-  const labels = balancedLabels(ref.numClasses, count);
+  // shuffled (seeded) so that every generation batch mixes classes
+  const labels = shuffled(proportionalLabels(ref.labels, ref.numClasses, count), o.seed);
   const gen = new FeatureSet(ref.spaces);
   const rng = new Rng(o.seed);
   const bs = o.batchSize ?? 64;
@@ -214,6 +218,11 @@ export function guidanceLabel(g: GuidanceConfigInput | undefined): string {
   if (m === 'free') return `free(${free})`;
   if (m === 'free+cfg') return `free(${free})+cfg(${cfg})`;
   return `${m}(${cfg})`;
+}
+
+function shuffled(xs: number[], seed: number): number[] {
+  const p = new Rng(seed ^ 0x51a7).permutation(xs.length);
+  return p.map((i) => xs[i]);
 }
 
 function range(a: number, b: number): number[] {

@@ -80,6 +80,22 @@ export function classMajorLabels(classes: readonly number[], perClass: number): 
   return classes.flatMap((c) => Array<number>(perClass).fill(c));
 }
 
+/**
+ * `count` labels with the class frequencies of `reference` (largest-remainder rounding), class-major:
+ * generated sets then match the real set's class mix, which FD against that set requires.
+ */
+export function proportionalLabels(reference: ArrayLike<number>, numClasses: number, count: number): number[] {
+  const freq = new Array<number>(numClasses).fill(0);
+  for (let i = 0; i < reference.length; i++) freq[reference[i]]++;
+  const total = reference.length;
+  if (total === 0) return balancedLabels(numClasses, count);
+  const exact = freq.map((f) => (f * count) / total);
+  const n = exact.map(Math.floor);
+  const order = exact.map((e, c) => [e - Math.floor(e), c] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  for (let k = 0, left = count - n.reduce((a, b) => a + b, 0); k < left; k++) n[order[k][1]]++;
+  return n.flatMap((m, c) => Array<number>(m).fill(c));
+}
+
 /** `count` labels cycling through 0…numClasses−1 (balanced classes). */
 export function balancedLabels(numClasses: number, count: number): number[] {
   return Array.from({ length: count }, (_, i) => i % numClasses);

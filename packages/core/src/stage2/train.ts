@@ -116,6 +116,21 @@ export function emaDecayAt(decay: number, step: number, warmup: boolean): number
   return warmup ? Math.min(decay, (1 + step) / (10 + step)) : decay;
 }
 
+/**
+ * The real reference a run's metrics compare with — FD reference features of the training subset
+ * and the held-out split, and the linear probe — built from (or into) the run's caches exactly as
+ * `trainStage2` does, so other models (e.g. an untrained one) can be scored the same way.
+ * The caller disposes the reference (`disposeReference`).
+ */
+export async function stage2Reference(cfg: Stage2Config, parts: Stage2Parts, grid: [number, number], channels: number, opts: { recache?: boolean; cacheDir?: string | null } = {}): Promise<{ reference: RealReference; trainLatents: LatentSet; plan: Stage2Plan }> {
+  const plan = planStage2(cfg, parts, grid, channels);
+  const cacheDir = opts.cacheDir === undefined ? cfg.cacheDir ?? path.join(cfg.out, 'latents') : opts.cacheDir;
+  const real = await prepareReal(parts.data, plan.spaces, { ...parts, grid }, { cacheDir, data: cfg.data, batch: cfg.encodeBatch, recache: opts.recache, maxReference: cfg.metrics.maxReference, seed: cfg.splitSeed });
+  const m = cfg.metrics;
+  const reference = buildReference({ spaces: plan.spaces, train: real.train, heldOut: real.heldOut, probeTrain: real.trainLatents, numClasses: plan.resolved.classes.length, probe: m.probe, probePool: m.probePool, probeOptions: { seed: cfg.seed } });
+  return { reference, trainLatents: real.trainLatents, plan };
+}
+
 /** Train (or resume) a stage-2 run; see the file comment. */
 export async function trainStage2(cfg: Stage2Config, parts: Stage2Parts, grid: [number, number], channels: number, opts: Stage2RunOptions = {}): Promise<Stage2Result> {
   const plan = planStage2(cfg, parts, grid, channels);
@@ -135,9 +150,9 @@ export async function trainStage2(cfg: Stage2Config, parts: Stage2Parts, grid: [
     let ref: RealReference | null = null;
     const reference = async (): Promise<RealReference> => {
       if (ref) return ref;
-      const real = await prepareReal(parts.data, plan.spaces, src, { ...prep, cacheDir: online ? null : cacheDir, maxReference: cfg.metrics.maxReference, seed: cfg.splitSeed });
-      trainSet ??= real.trainLatents;
-      ref = buildReference({ spaces: plan.spaces, train: real.train, heldOut: real.heldOut, probeTrain: real.trainLatents, numClasses: resolved.classes.length, probe: cfg.metrics.probe, probePool: cfg.metrics.probePool, probeOptions: { seed: cfg.seed } });
+      const r = await stage2Reference(cfg, parts, grid, channels, { recache: opts.recache, cacheDir: online ? null : cacheDir });
+      trainSet ??= r.trainLatents;
+      ref = r.reference;
       disposers.push(() => disposeReference(ref!));
       return ref;
     };

@@ -8,7 +8,7 @@
 import * as path from 'node:path';
 import { parseStage1Config, parseStage2Config, type GuidanceConfigInput, type Stage1Config, type Stage2Config } from '@raev2/core';
 import { withRes } from '../cli/stage1.js';
-import type { DemoArch, Plan } from './plan.js';
+import { emaForSteps, type DemoArch, type Plan } from './plan.js';
 
 /** Run folders inside the demo's work folder. */
 export const DEMO_RUNS = { stage1: 'stage1', stage2: 'stage2', samples: 'samples', sweep: (k: number) => `sweep-k${k}` } as const;
@@ -51,8 +51,8 @@ export function demoStage1Config(c: ConfigInput, opts: { encoder?: string; dir?:
     lr: arch.decoder.lr,
     finalLr: arch.decoder.lr / 10,
     warmupEpochs: (0.05 * steps) / stepsPerEpoch,
-    ema: arch.decoder.ema,
-    perceptual: { weight: 1, net: 'mobilenetv2' },
+    ema: emaForSteps(steps),
+    perceptual: { weight: arch.decoder.perceptual, net: arch.decoder.perceptual > 0 ? 'mobilenetv2' : 'none' },
     gan: { enabled: c.gan },
     seed: c.seed,
     out: path.join(c.work, opts.dir ?? DEMO_RUNS.stage1),

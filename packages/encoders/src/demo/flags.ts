@@ -14,17 +14,17 @@ export const DemoFlagsSchema = z
     out: z.string().min(1).default('outputs/demo'),
     /** Small and fast (< 5 minutes): fewer images, a smaller DiT, fewer steps. */
     quick: z.boolean().default(false),
-    /** Wall-clock budget in minutes that the step counts are planned for (default 20, quick 3). */
+    /** Wall-clock budget in minutes that the step counts are planned for (default 20, quick 4). */
     budget: z.coerce.number({ error: 'must be a number of minutes' }).positive().max(24 * 60).optional(),
     /** Delete the previous run in --out and start over. */
     fresh: z.boolean().default(false),
     seed: z.coerce.number().int().nonnegative().default(0),
-    /** wasm threads: auto (one per core, at most 8) or a count. */
-    threads: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(8)], { error: 'must be auto or an integer 1…8' }).default('auto'),
+    /** wasm threads: auto (one per core, at most 8) or a count; default RAEV2_WASM_THREADS or 1 (threads slow down badly when other processes share the cores). */
+    threads: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(8)], { error: 'must be auto or an integer 1…8' }).optional(),
     /** Free-guidance weight w of the samples and generation metrics (published 1.78). */
     'guidance-scale': z.coerce.number().min(0).default(1.78),
-    /** Euler steps of the sample grid. */
-    'sample-steps': z.coerce.number().int().positive().max(1000).default(50),
+    /** Euler steps of the sample grid (default 50, quick 25). */
+    'sample-steps': z.coerce.number().int().positive().max(1000).optional(),
     'per-class': z.coerce.number().int().positive().max(64).default(8),
     /** Comma list of emoji categories to keep (default: every category with ≥ 40 images). */
     classes: z.string().min(1).optional(),
@@ -53,12 +53,12 @@ reconstructions.png, metrics.json and report.html to --out. Re-running continues
 (Ctrl-C checkpoints); --fresh starts over.
 
   --out <dir>            output folder (default outputs/demo)
-  --quick                small run, < 5 minutes (lower quality)
-  --budget <minutes>     wall-clock budget the step counts are planned for (default 20; --quick 3)
+  --quick                small run, < 5 minutes (lower quality: 60 images per class, L1-only decoder, smaller DiT)
+  --budget <minutes>     wall-clock budget the step counts are planned for (default 20; --quick 4)
   --fresh                delete the previous run in --out first
-  --seed 0               --threads auto|N (wasm threads)
+  --seed 0               --threads auto|N (wasm threads; default RAEV2_WASM_THREADS or 1)
   --guidance-scale 1.78  free-guidance weight w (applied for t in [0.1, 1])
-  --sample-steps 50      --per-class 8
+  --sample-steps 50      (quick: 25)   --per-class 8
   --classes a,b,...      emoji categories to keep (default: all with at least 40 images)
   --skin-tones on|off    include skin-tone variants (default off)
   --gan on|off           GAN term in the second half of decoder training (default off)

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import {
   tf,
   initRuntime,
+  wasmThreadsInUse,
   formatDuration,
   readMetrics,
   readStage2Checkpoint,
@@ -69,11 +70,12 @@ export async function runDemo(flags: DemoFlags, log: (s: string) => void = (s) =
   }
   fs.mkdirSync(work, { recursive: true });
   const threads = flags.threads === 'auto' ? Math.max(1, Math.min(8, os.cpus().length)) : flags.threads;
-  const backend = await initRuntime({ threads });
+  const backend = await initRuntime(threads != null ? { threads } : {});
   const state = readState(work);
   const mode: PlanFile['mode'] = flags.quick ? 'quick' : flags.budget != null ? 'budget' : 'default';
   const arch: DemoArch = prior?.arch ?? (flags.quick ? QUICK_ARCH : DEFAULT_ARCH);
-  const budgetSec = 60 * (flags.budget ?? (flags.quick ? 3 : 20));
+  const budgetSec = 60 * (flags.budget ?? (flags.quick ? 4 : 20));
+  const sampleSteps = flags['sample-steps'] ?? (flags.quick ? 25 : 50);
 
   const save = () => writeState(work, state);
   const isDone = (s: StageName, sig = '') => state.stages[s]?.done === true && (state.stages[s] as { sig?: string }).sig === (sig || undefined);
@@ -83,7 +85,7 @@ export async function runDemo(flags: DemoFlags, log: (s: string) => void = (s) =
   const stage = async (s: StageName, fn: () => Promise<boolean>, sig = ''): Promise<boolean> => {
     if (isDone(s, sig)) return true;
     const i = STAGES.indexOf(s) + 1;
-    const left = STAGES.filter((x) => !isDone(x)).reduce((a, x) => a + estimate(x), 0);
+    const left = STAGES.slice(i - 1).filter((x) => x === s || state.stages[x]?.done !== true).reduce((a, x) => a + estimate(x), 0);
     log(`\n── demo ${i}/${STAGES.length}: ${s}${planFile ? ` (≈ ${formatDuration(estimate(s))}; ≈ ${formatDuration(left)} left in total)` : ''}`);
     const start = performance.now();
     let ok = false;
@@ -107,7 +109,7 @@ export async function runDemo(flags: DemoFlags, log: (s: string) => void = (s) =
   // ---- setup: data manifest, budget plan (calibrated on this machine)
   let data: DemoData | null = null;
   let resolved1: ResolvedStage1 | null = null;
-  const cfgInput = (plan: Plan, d: { source: string; train: number }): ConfigInput => ({ arch, plan, data: d.source, work, trainImages: d.train, seed: flags.seed, gan: flags.gan === 'on', guidanceScale: flags['guidance-scale'], sampleSteps: flags['sample-steps'] });
+  const cfgInput = (plan: Plan, d: { source: string; train: number }): ConfigInput => ({ arch, plan, data: d.source, work, trainImages: d.train, seed: flags.seed, gan: flags.gan === 'on', guidanceScale: flags['guidance-scale'], sampleSteps: sampleSteps });
   try {
     await stage('setup', async () => {
       if (planFile) return true;
@@ -127,7 +129,7 @@ export async function runDemo(flags: DemoFlags, log: (s: string) => void = (s) =
       } finally {
         features.dispose();
       }
-      const plan = planDemo({ arch, budgetSec, costs, trainImages: train.size, heldOutImages: heldOut?.size ?? 0, numClasses: data.classes.length, samplesPerClass: flags['per-class'], sampleSteps: flags['sample-steps'], gan: flags.gan === 'on', kSweep: flags['k-sweep'], decoderSteps: flags['decoder-steps'], ditSteps: flags['dit-steps'] });
+      const plan = planDemo({ arch, budgetSec, costs, trainImages: train.size, heldOutImages: heldOut?.size ?? 0, numClasses: data.classes.length, samplesPerClass: flags['per-class'], sampleSteps: sampleSteps, gan: flags.gan === 'on', kSweep: flags['k-sweep'], decoderSteps: flags['decoder-steps'], ditSteps: flags['dit-steps'] });
       planFile = { format: 'raev2-demo-plan', mode, key, arch, costs, plan };
       writePlanFile(work, planFile);
       writeFileAtomic(path.join(work, 'data.json'), JSON.stringify({ ...data, train: train.size, heldOut: heldOut?.size ?? 0, skinTones: flags['skin-tones'] === 'on' }, null, 2) + '\n');
@@ -210,15 +212,15 @@ export async function runDemo(flags: DemoFlags, log: (s: string) => void = (s) =
 
     // ---- samples_grid.png
     await stage('samples', async () => {
-      const nfe = await writeSampleGrid(cfg2.out, path.join(work, DEMO_RUNS.samples), files.samples, { guidanceScale: flags['guidance-scale'], steps: flags['sample-steps'], perClass: flags['per-class'], seed: flags.seed }, log);
+      const nfe = await writeSampleGrid(cfg2.out, path.join(work, DEMO_RUNS.samples), files.samples, { guidanceScale: flags['guidance-scale'], steps: sampleSteps, perClass: flags['per-class'], seed: flags.seed }, log);
       log(`samples: ${nfe} network evaluations per image`);
       return true;
-    }, `${gsig},steps=${flags['sample-steps']},per=${flags['per-class']}`);
+    }, `${gsig},steps=${sampleSteps},per=${flags['per-class']}`);
 
     // ---- metrics.json and report.html
     let metrics: DemoMetrics | undefined;
     await stage('report', async () => {
-      metrics = assembleMetrics({ flags, mode, planFile: pf, state, work, cfg1, cfg2, backend, threads, dataInfo, featureName: featureSpec(arch) });
+      metrics = assembleMetrics({ flags, mode, planFile: pf, state, work, cfg1, cfg2, backend, dataInfo, featureName: featureSpec(arch) });
       writeFileAtomic(files.metrics, JSON.stringify(metrics, null, 2) + '\n');
       const html = renderReport({ metrics, images: { samples: files.samples, reconstructions: files.reconstructions }, decoderLog: readLogRecords(path.join(stage1Dir, 'log.jsonl')), ditLog: readLogRecords(path.join(cfg2.out, 'log.jsonl')) });
       writeFileAtomic(files.report, html);
@@ -266,7 +268,6 @@ interface AssembleInput {
   cfg1: ReturnType<typeof demoStage1Config>;
   cfg2: ReturnType<typeof demoStage2Config>;
   backend: string;
-  threads: number;
   dataInfo: DataInfo;
   featureName: string;
 }
@@ -295,7 +296,7 @@ function assembleMetrics(a: AssembleInput): DemoMetrics {
     generation: { ditSteps: step, parameters: ditParams, shift: run.resolved.shift, trained: rn(gen.trained), trainedUnguided: rn(gen.trainedUnguided), untrained: rn(gen.untrained), overTraining: fdCurve(rn(gen.untrained), records) },
     timings: { stages, totalSec: Object.values(stages).reduce((x, y) => x + y, 0), budgetSec: pf.plan.budgetSec, plannedSec: pf.plan.totalSec },
     config: { flags: a.flags, arch: pf.arch, plan: pf.plan, costs: pf.costs, stage1: a.cfg1, stage2: a.cfg2 },
-    versions: { raev2: packageVersion('../../package.json'), node: process.version, tfjs: tf.version.tfjs, backend: a.backend, threads: a.threads, platform: `${process.platform}-${process.arch}`, cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}` },
+    versions: { raev2: packageVersion('../../package.json'), node: process.version, tfjs: tf.version.tfjs, backend: a.backend, threads: wasmThreadsInUse(), platform: `${process.platform}-${process.arch}`, cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}` },
   };
   return DemoMetricsSchema.parse(metrics);
 }
