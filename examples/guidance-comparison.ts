@@ -43,7 +43,7 @@ import { runStage1Train, runStage2Train, resolveStage2 } from '@raev2/encoders';
 const Flags = z.object({
   out: z.string().default('outputs/guidance-comparison'),
   stage1: z.string().optional(),
-  'stage1-steps': z.coerce.number().int().positive().default(500),
+  'stage1-steps': z.coerce.number().int().positive().default(1200),
   steps: z.coerce.number().int().positive().default(500),
   batch: z.coerce.number().int().positive().default(32),
   lr: z.coerce.number().positive().default(5e-4),

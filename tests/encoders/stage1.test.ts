@@ -32,6 +32,7 @@ test('stage1 train: errors are reported before any output is written', async () 
   fs.mkdirSync(path.join(root, 'not-a-ckpt'));
   await expectFail(['--data', `folder:${data}`, '--out', out, '--resume', path.join(root, 'not-a-ckpt')], /not-a-ckpt[\s\S]*state\.json/);
   await expectFail(['--data', `folder:${data}`, '--out', out, '--bogus', '1'], /Unknown option '--bogus'/);
+  await expectFail(['--data', `folder:${data}`, '--out', out, '--batch', '0', '--noise-tau', 'lots'], /batchSize \(--batch\)[\s\S]*noiseTau \(--noise-tau\)/);
   await expectFail(['--data', `folder:${data}`, '--out', out, '--encoder', 'mobilenetv2-nsfwjs[layers=last9]', '--image-size', '32'], /last9/);
 });
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf, Rng, FeatureSet, generationFD, latentFeatureSpace, poolLatents, LinearProbe, crossEntropy, type FeatureSpace } from '@raev2/core';
+import { tf, Rng, FeatureSet, generationFD, latentFeatureSpace, poolLatents, LinearProbe, crossEntropy, proportionalLabels, classMajorLabels, type FeatureSpace } from '@raev2/core';
 import { useBackend } from '../../helpers/fixtures.js';
 
 /** n latents [n, 4, 3] around a per-set mean. */
@@ -80,4 +80,14 @@ test('linear probe: beats chance by far on separable synthetic latents, and repo
   for (const p of [probe, noise.probe, again.probe]) p.dispose();
   tf.dispose([tr.x, te.x]);
   assert.equal(tf.memory().numTensors, before, 'tensor leak');
+});
+
+test('generated labels follow the reference class mix (largest remainder), or are class-major per class', () => {
+  // frequencies 6:3:1 of 10 → 5 labels: exact 3, 1.5, 0.5 → floors 3, 1, 0, the one left goes to the lower class of the tie
+  assert.deepEqual(proportionalLabels([0, 0, 0, 0, 0, 0, 1, 1, 1, 2], 3, 5), [0, 0, 0, 1, 1]);
+  const many = proportionalLabels([0, 1, 1, 1], 2, 100);
+  assert.equal(many.length, 100);
+  assert.equal(many.filter((l) => l === 0).length, 25);
+  assert.deepEqual(proportionalLabels([], 3, 4), [0, 1, 2, 0], 'no reference: balanced');
+  assert.deepEqual(classMajorLabels([2, 0], 2), [2, 2, 0, 0]);
 });

@@ -103,3 +103,36 @@ test('stage 2: a short run caches latents, writes checkpoints, sample grids and 
   for (const f of [fa, fb, fc]) f.dispose();
   assert.equal(tf.memory().numTensors, before, 'tensor leak');
 });
+
+test('stage 2 variants: online latents + Muon + REPA; adaLN + v-prediction + uniform t; no metrics', async () => {
+  await useBackend('wasm');
+  const before = tf.memory().numTensors;
+  const variants: [string, Partial<Stage2ConfigInput>, string[]][] = [
+    ['online-muon-repa', { latents: 'online', optimizer: { name: 'muon', lr: 1e-3 }, model: { hiddenSize: [16, 16], depth: [2, 1], numHeads: [2, 2], baseDepth: 1, repa: { depth: 1, hidden: 8 } } }, ['loss', 'full', 'base', 'repa']],
+    ['adaln-v', { model: { conditioning: 'adaln', prediction: 'v', baseDepth: 'none', hiddenSize: [16, 16], depth: [2, 1], numHeads: [2, 2] }, transport: { timeDist: 'uniform' }, samples: { every: 0, guidance: { method: 'cfg', cfgScale: 2 } } }, ['loss', 'full']],
+    ['no-metrics', { metrics: { every: null } }, ['loss', 'full', 'base']],
+  ];
+  for (const [name, extra, keys] of variants) {
+    const out = tmp();
+    const cfg = config(out, 3, extra);
+    const f = await fakeStage2(cfg);
+    const r = await trainStage2(cfg, f.parts, f.grid, f.channels, { handleSignals: false });
+    assert.equal(r.step, 3, name);
+    const log = fs.readFileSync(path.join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    for (const k of keys) assert.ok(Number.isFinite(log[log.length - 1][k]), `${name}: ${k} logged`);
+    if (name === 'online-muon-repa') {
+      assert.ok(!fs.existsSync(path.join(out, 'latents')), 'online: no cache written');
+      assert.equal(readMetrics(path.join(out, METRICS_FILE)).length, 1);
+      const st = readCheckpointState(latestCheckpoint(out)!);
+      assert.ok('optimizer.safetensors' in st.files);
+    }
+    if (name === 'adaln-v') {
+      const { run } = readStage2Checkpoint(out);
+      assert.equal(run.resolved.dit.arch, 'rae');
+      assert.equal(r.samples.length, 1, 'the end-of-run grid (CFG)');
+    }
+    if (name === 'no-metrics') assert.equal(readMetrics(path.join(out, METRICS_FILE)).length, 0);
+    f.dispose();
+  }
+  assert.equal(tf.memory().numTensors, before, 'tensor leak');
+});

@@ -151,7 +151,7 @@ export async function trainStage2(cfg: Stage2Config, parts: Stage2Parts, grid: [
     const reference = async (): Promise<RealReference> => {
       if (ref) return ref;
       const r = await stage2Reference(cfg, parts, grid, channels, { recache: opts.recache, cacheDir: online ? null : cacheDir });
-      trainSet ??= r.trainLatents;
+      if (!online) trainSet ??= r.trainLatents; // online runs keep encoding their batches
       ref = r.reference;
       disposers.push(() => disposeReference(ref!));
       return ref;

@@ -223,7 +223,9 @@ the end decoder/ (EMA weights), stats.safetensors (latent statistics) and stage1
   --perceptual           mobilenetv2 | lpips:<vgg16-lpips.safetensors> | <encoder spec> | none   --perceptual-weight
   --gan on|off           --gan-weight --disc-start <epoch> --gan-start <epoch> --disc-backbone <encoder spec>
   --cache latents|none   --checkpoint-every --log-every --sample-every
-  --resume auto|no|<checkpoint dir>   continue from the latest checkpoint in --out (auto), start fresh (no), or from a checkpoint`;
+  --resume auto|no|<checkpoint dir>   continue from the latest checkpoint in --out (auto), start fresh (no), or from a checkpoint
+
+A quick CPU run: raev2 stage1 train --data emoji:google --out runs/s1 --image-size 112 --epochs 2 --perceptual none --gan off`;
 
 const flagOptions = (names: string[]) => Object.fromEntries(names.map((n) => [n, { type: 'string' as const }]));
 
@@ -251,7 +253,14 @@ export function parseTrainArgs(argv: string[]): { config: Stage1Config; resume: 
   const f = parseFlags(argv, flagOptions([...Object.keys(TRAIN_FLAGS), 'config', 'resume']), z.record(z.string(), z.string().optional()), 'stage1 train');
   const file = f.config != null ? readJsonFile(z.record(z.string(), z.unknown()), f.config) : {};
   const merged = mergeConfig(file, flagsToConfig(f));
-  const config = parseStage1Config(merged, f.config != null ? `stage-1 config (${f.config} + flags)` : 'stage-1 config (flags)');
+  let config: Stage1Config;
+  try {
+    config = parseStage1Config(merged, f.config != null ? `stage-1 config (${f.config} + flags)` : 'stage-1 config (flags)');
+  } catch (e) {
+    // name the flag beside each config field it sets
+    const byPath = new Map(Object.entries(TRAIN_FLAGS).map(([flag, spec]) => [spec.to.join('.'), flag]));
+    throw new Error((e as Error).message.replace(/^ {2}([\w.]+):/gm, (m, p: string) => (byPath.has(p) && f[byPath.get(p)!] !== undefined ? `  ${p} (--${byPath.get(p)}):` : m)));
+  }
   const r = f.resume ?? 'auto';
   const resume = r === 'auto' ? true : r === 'no' ? false : r;
   if (typeof resume === 'string' && !fs.existsSync(resume)) throw new UsageError(`--resume ${resume}: no such checkpoint directory`);
