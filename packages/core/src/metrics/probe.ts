@@ -8,11 +8,13 @@ import { tf, type Tensor, type Variable } from '../runtime/tf.js';
 import { AdamW } from '../train/optim/adamw.js';
 
 export interface ProbeOptions {
-  /** Full-batch AdamW steps (default 150). */
+  /** Full-batch AdamW steps (default 300). */
   steps?: number;
-  /** AdamW lr (default 1e-2), decoupled weight decay (default 1e-2). */
+  /** AdamW lr (default 3e-2), decoupled weight decay (default 1e-2). */
   lr?: number;
   weightDecay?: number;
+  /** Accepted for compatibility; full-batch training has no randomness. */
+  seed?: number;
 }
 
 export class LinearProbe {
@@ -46,10 +48,10 @@ export class LinearProbe {
     const x = probe.standardize(features);
     const xt = tf.tidy(() => x.transpose());
     const y = tf.tidy(() => tf.oneHot(tf.tensor1d(Array.from(labels), 'int32'), numClasses).toFloat());
-    const opt = new AdamW([['weight', probe.weight], ['bias', probe.bias]], { lr: opts.lr ?? 1e-2, betas: [0.9, 0.999], weightDecay: opts.weightDecay ?? 1e-2 });
+    const opt = new AdamW([['weight', probe.weight], ['bias', probe.bias]], { lr: opts.lr ?? 3e-2, betas: [0.9, 0.999], weightDecay: opts.weightDecay ?? 1e-2 });
     let loss = NaN;
     try {
-      for (let step = 0, n = opts.steps ?? 150; step < n; step++) {
+      for (let step = 0, n = opts.steps ?? 300; step < n; step++) {
         const { weight, bias } = tf.tidy(() => {
           const logits = probe.logitsOf(x);
           const g = tf.softmax(logits).sub(y).div(m); // ∂L/∂logits of the mean cross-entropy

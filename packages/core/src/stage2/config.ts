@@ -107,8 +107,8 @@ export const Stage2MetricsSchema = z
     maxReference: posInt.default(2000),
     /** Train a linear probe on real latents and report the class accuracy of generated ones. */
     probe: z.boolean().default(true),
-    /** Latent pooling of the probe's features. */
-    probePool: z.enum(['mean', 'flat']).default('flat'),
+    /** Latent pooling of the probe's features: token mean (C dims, fast) or flattened (N·C dims: more accurate, much slower on CPU). */
+    probePool: z.enum(['mean', 'flat']).default('mean'),
     seed: nonNegInt.default(1),
   })
   .strict();

@@ -94,7 +94,7 @@ export function buildReference(o: {
     labels: o.train.latents.labels,
     heldOutCount: o.heldOut?.latents.count ?? 0,
     probe: null,
-    probePool: o.probePool ?? 'flat',
+    probePool: o.probePool ?? 'mean',
   };
   if (o.probe && o.numClasses >= 2) {
     const pt = o.probeTrain ?? o.train.latents;

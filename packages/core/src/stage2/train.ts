@@ -127,7 +127,7 @@ export async function stage2Reference(cfg: Stage2Config, parts: Stage2Parts, gri
   const cacheDir = opts.cacheDir === undefined ? cfg.cacheDir ?? path.join(cfg.out, 'latents') : opts.cacheDir;
   const real = await prepareReal(parts.data, plan.spaces, { ...parts, grid }, { cacheDir, data: cfg.data, batch: cfg.encodeBatch, recache: opts.recache, maxReference: cfg.metrics.maxReference, seed: cfg.splitSeed });
   const m = cfg.metrics;
-  const reference = buildReference({ spaces: plan.spaces, train: real.train, heldOut: real.heldOut, probeTrain: real.trainLatents, numClasses: plan.resolved.classes.length, probe: m.probe, probePool: m.probePool, probeOptions: { seed: cfg.seed } });
+  const reference = buildReference({ spaces: plan.spaces, train: real.train, heldOut: real.heldOut, probeTrain: real.trainLatents, numClasses: plan.resolved.classes.length, probe: m.probe, probePool: m.probePool });
   return { reference, trainLatents: real.trainLatents, plan };
 }
 

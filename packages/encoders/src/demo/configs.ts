@@ -77,7 +77,7 @@ export function demoStage2Config(c: ConfigInput): Stage2Config {
     heldOut: arch.heldOut,
     splitSeed: c.seed,
     model: { preset: 'small', conditioning: 'in-context', prediction: 'x', hiddenSize: d.hiddenSize, depth: d.depth, numHeads: d.numHeads, baseDepth: d.baseDepth, numTimeTokens: d.numTimeTokens, numCondTokens: d.numCondTokens },
-    transport: { timeDist: 'logit-normal', shift: 'auto' },
+    transport: { timeDist: 'logit-normal', shift: d.shift },
     labelDropout: 0.1,
     optimizer: { name: 'adamw', lr: d.lr },
     schedule: { kind: 'cosine', warmupSteps: Math.min(d.warmupSteps, Math.floor(steps / 4)), finalLr: d.lr / 10 },

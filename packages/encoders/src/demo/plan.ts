@@ -38,6 +38,8 @@ export const DemoArchSchema = z
       lr: z.number().positive(),
       warmupSteps: z.number().int().nonnegative(),
       ema: z.number(),
+      /** Time shift s of training and sampling (`auto` = sqrt(N·C / 4096)). */
+      shift: z.union([z.number().positive(), z.literal('auto')]),
     }),
     /** Generation metrics: samples per evaluation (capped by the held-out count), Euler steps, evaluations during DiT training. */
     metrics: z.object({ count: z.number().int().positive(), steps: z.number().int().positive(), evals: z.number().int().positive() }),
@@ -57,7 +59,7 @@ export const DEFAULT_ARCH: DemoArch = {
   maxPerClass: null,
   heldOut: 0.1,
   decoder: { preset: 'tiny', overrides: {}, batch: 16, lr: 4e-4, perceptual: 1 },
-  dit: { hiddenSize: [128, 192], depth: [6, 1], numHeads: [4, 4], baseDepth: 3, numTimeTokens: 2, numCondTokens: 2, batch: 32, lr: 5e-4, warmupSteps: 100, ema: 0.999 },
+  dit: { hiddenSize: [128, 192], depth: [6, 1], numHeads: [4, 4], baseDepth: 3, numTimeTokens: 2, numCondTokens: 2, batch: 32, lr: 5e-4, warmupSteps: 100, ema: 0.999, shift: 2 },
   metrics: { count: 256, steps: 12, evals: 3 },
   minSteps: { decoder: 100, dit: 200 },
   decoderShare: 0.4,
