@@ -56,14 +56,15 @@ test('demo --quick: Ctrl-C, resume, files, metrics.json, trained beats untrained
   const { data, generation: g, decoder } = metrics;
   const classes = data.classes.length;
   assert.ok(classes >= 2 && !data.classes.some((c) => c.name === 'Component'), 'tiny categories are dropped');
-  // the samples grid: one row per category of 8 images (64 px + 2 px gaps) after a label margin
+  // the samples grid: one row per category of 8 images (+ 2 px gaps) after a label margin
+  const px = metrics.latent.imageSize;
   const grid = await sharp(path.join(out, DEMO_FILES.samples)).stats();
   const gm = await sharp(path.join(out, DEMO_FILES.samples)).metadata();
-  assert.equal(gm.height, classes * 64 + (classes - 1) * 2);
-  assert.ok(gm.width! > 8 * 64, `grid width ${gm.width}`);
+  assert.equal(gm.height, classes * px + (classes - 1) * 2);
+  assert.ok(gm.width! > 8 * px, `grid width ${gm.width}`);
   assert.ok(grid.channels.some((c) => c.stdev > 5), 'the samples grid is not blank');
   const rm = await sharp(path.join(out, DEMO_FILES.reconstructions)).metadata();
-  assert.equal(rm.height, 2 * 64 + 2, 'two rows: originals and reconstructions');
+  assert.equal(rm.height, 2 * px + 2, 'two rows: originals and reconstructions');
 
   // trained vs untrained (latent-space FD and the probe do not depend on the decoder's quality)
   t.diagnostic(`FD latent: untrained ${g.untrained.fd.latent.toFixed(2)}, trained ${g.trained.fd.latent.toFixed(2)} (unguided ${g.trainedUnguided.fd.latent.toFixed(2)}); probe: untrained ${g.untrained.probeAccuracy}, trained ${g.trained.probeAccuracy}; decoder PSNR ${decoder.heldOut.psnr.toFixed(2)} dB`);

@@ -41,7 +41,7 @@ export function demoStage1Config(c: ConfigInput, opts: { encoder?: string; dir?:
   const stepsPerEpoch = Math.max(1, Math.floor(c.trainImages / arch.decoder.batch));
   return parseStage1Config({
     encoder: opts.encoder ?? arch.encoder,
-    imageSize: arch.imageSize,
+    imageSize: arch.encoderRes,
     data: c.data,
     heldOut: arch.heldOut,
     splitSeed: c.seed,
@@ -98,5 +98,5 @@ export function demoStage2Config(c: ConfigInput): Stage2Config {
 
 /** The metric feature network at the demo's image size (also the name of its metric space). */
 export function featureSpec(arch: DemoArch): string {
-  return withRes(arch.features, arch.imageSize);
+  return withRes(arch.features, arch.featureRes);
 }

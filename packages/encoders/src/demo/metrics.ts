@@ -46,7 +46,7 @@ export const DemoMetricsSchema = z
       heldOutImages: count,
       skinTones: z.boolean(),
     }),
-    latent: z.object({ encoder: z.string(), layers: z.array(z.number().int()), grid: z.tuple([count, count]), channels: count, imageSize: count, statsImages: count }),
+    latent: z.object({ encoder: z.string(), layers: z.array(z.number().int()), grid: z.tuple([count, count]), channels: count, imageSize: count, encoderRes: count, statsImages: count }),
     decoder: z.object({
       steps: count,
       heldOut: ReconstructionScoreSchema,

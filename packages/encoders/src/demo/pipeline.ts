@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import {
   tf,
   initRuntime,
+  probeLatent,
   wasmThreadsInUse,
   formatDuration,
   readMetrics,
@@ -119,7 +120,7 @@ export async function runDemo(flags: DemoFlags, log: (s: string) => void = (s) =
       const c1 = demoStage1Config(cfgInput(provisional, { source: data.source, train: data.total }));
       resolved1 = await resolveStage1(c1);
       const { parts, train, heldOut } = resolved1;
-      const latent = { grid: [parts.images.size[0] / parts.encoder.patchSize, parts.images.size[1] / parts.encoder.patchSize] as [number, number], channels: parts.encoder.hiddenSize };
+      const latent = probeLatent(parts.encoder, parts.selection);
       const dit = resolveDiTConfig(demoStage2Config(cfgInput(provisional, { source: data.source, train: train.size })), latent, data.classes.length, 'demo DiT');
       const features = (await loadEncoder(featureSpec(arch))).encoder;
       let costs;
@@ -291,7 +292,7 @@ function assembleMetrics(a: AssembleInput): DemoMetrics {
     created: new Date().toISOString(),
     mode: a.mode,
     data: { source: `emoji-datasource-google ${packageVersion('../../../../node_modules/emoji-datasource-google/package.json')} (64-px PNGs)`, classes: a.dataInfo.classes, dropped: a.dataInfo.dropped, trainImages: a.dataInfo.train, heldOutImages: a.dataInfo.heldOut, skinTones: a.dataInfo.skinTones },
-    latent: { encoder: s1.config.encoder, layers: s1.selection.layers, grid: s1.grid, channels: s1.channels, imageSize: s1.imageSize[0], statsImages: s1.trainImages },
+    latent: { encoder: s1.config.encoder, layers: s1.selection.layers, grid: s1.grid, channels: s1.channels, imageSize: s1.imageSize[0], encoderRes: s1.config.imageSize ?? s1.imageSize[0], statsImages: s1.trainImages },
     decoder: { steps: s1.steps, heldOut: res.decoder, ...(res.kSweep ? { kSweep: res.kSweep } : {}) },
     generation: { ditSteps: step, parameters: ditParams, shift: run.resolved.shift, trained: rn(gen.trained), trainedUnguided: rn(gen.trainedUnguided), untrained: rn(gen.untrained), overTraining: fdCurve(rn(gen.untrained), records) },
     timings: { stages, totalSec: Object.values(stages).reduce((x, y) => x + y, 0), budgetSec: pf.plan.budgetSec, plannedSec: pf.plan.totalSec },

@@ -10,8 +10,10 @@ import { formatDuration } from '@raev2/core';
 /** Sizes and hyper-parameters of one mode. */
 export const DemoArchSchema = z
   .object({
-    /** Image side in px: the encoder input (`res=`) and the decoder output. */
-    imageSize: z.number().int().positive(),
+    /** Encoder input side in px (`res=`); the latent grid is encoderRes / 16. */
+    encoderRes: z.number().int().positive(),
+    /** Input side of the metric feature network (a multiple of 32). */
+    featureRes: z.number().int().positive(),
     /** Latent encoder (its selected blocks are the multi-layer latent). */
     encoder: z.string(),
     /** Feature network of rFD and of the image-space generation FD (token-mean of its last block). */
@@ -51,30 +53,41 @@ export const DemoArchSchema = z
   .strict();
 export type DemoArch = z.infer<typeof DemoArchSchema>;
 
-/** The default mode: 64-px emoji, MobileNetV2's last 3 blocks at stride 16 → a 4×4×96 latent. */
+/**
+ * The default mode. MobileNetV2's last 3 blocks of its stride-16, 96-channel stage at a 96-px input
+ * → a 6×6×96 latent, decoded at 8 px per token → 48-px emoji (a 4×4 latent decoded at 16 px per
+ * token stayed blocky within this budget; an 8×8 one made each DiT step 1.7× dearer). Time shift
+ * s = 4 instead of sqrt(N·C / 4096) = 0.9: the v-space loss weighs small t by up to 1/t², so a small
+ * shift spends the short run on easy low-noise steps; with s = 4 the class structure (decided at high
+ * noise) is learnt several times faster (measured on the quick data: probe accuracy of samples after
+ * 300 steps 38 % at s = 4, 18 % at s = 2, 12 % at s = 0.6).
+ */
 export const DEFAULT_ARCH: DemoArch = {
-  imageSize: 64,
+  encoderRes: 96,
+  featureRes: 64,
   encoder: 'mobilenetv2-nsfwjs[layers=last3]',
   features: 'mobilenetv2-nsfwjs[stage=13-15]',
   maxPerClass: null,
   heldOut: 0.1,
-  decoder: { preset: 'tiny', overrides: {}, batch: 16, lr: 4e-4, perceptual: 1 },
-  dit: { hiddenSize: [128, 192], depth: [6, 1], numHeads: [4, 4], baseDepth: 3, numTimeTokens: 2, numCondTokens: 2, batch: 32, lr: 5e-4, warmupSteps: 100, ema: 0.999, shift: 2 },
+  decoder: { preset: 'tiny', overrides: { patch_size: 8 }, batch: 16, lr: 1e-3, perceptual: 1 },
+  dit: { hiddenSize: [96, 128], depth: [6, 1], numHeads: [4, 4], baseDepth: 3, numTimeTokens: 2, numCondTokens: 2, batch: 32, lr: 1e-3, warmupSteps: 50, ema: 0.999, shift: 4 },
   metrics: { count: 256, steps: 12, evals: 3 },
   minSteps: { decoder: 100, dit: 200 },
   decoderShare: 0.4,
 };
 
 /**
- * `--quick`: 60 images per class, an L1-only decoder (the perceptual network's backward pass is
- * most of a decoder step), a smaller DiT, fewer and cheaper evaluations.
+ * `--quick`: 60 images per class at 64-px encoder input (a 4×4×96 latent, 32-px emoji), an L1-only
+ * decoder (the perceptual network's backward pass is most of a decoder step), a shallower DiT,
+ * fewer and cheaper evaluations.
  */
 export const QUICK_ARCH: DemoArch = {
   ...DEFAULT_ARCH,
+  encoderRes: 64,
   maxPerClass: 60,
   heldOut: 0.15,
   decoder: { ...DEFAULT_ARCH.decoder, perceptual: 0 },
-  dit: { ...DEFAULT_ARCH.dit, hiddenSize: [96, 128], depth: [4, 1], baseDepth: 2, lr: 1e-3, warmupSteps: 20 },
+  dit: { ...DEFAULT_ARCH.dit, depth: [4, 1], baseDepth: 2, warmupSteps: 20 },
   metrics: { count: 128, steps: 8, evals: 2 },
   minSteps: { decoder: 100, dit: 200 },
 };

@@ -17,6 +17,19 @@ export interface ReportInput {
   ditLog: Record<string, unknown>[];
 }
 
+/** Width and height of a PNG file (from its IHDR chunk). */
+export function pngSize(file: string): [number, number] {
+  const b = fs.readFileSync(file);
+  if (b.length < 24 || b.toString('latin1', 1, 4) !== 'PNG') throw new Error(`${file} is not a PNG file`);
+  return [b.readUInt32BE(16), b.readUInt32BE(20)];
+}
+
+/** An inline <img> shown at 2× (pixelated), at most the page width. */
+function inlineImage(id: string, alt: string, file: string): string {
+  const [w] = pngSize(file);
+  return `<img id="${id}" alt="${escapeXml(alt)}" style="width:${2 * w}px" src="${pngDataUri(file)}">`;
+}
+
 /** A PNG file as a data URI. */
 export function pngDataUri(file: string): string {
   return `data:image/png;base64,${fs.readFileSync(file).toString('base64')}`;
@@ -86,12 +99,12 @@ th{background:#f6f6f6}img{image-rendering:pixelated;max-width:100%;border:1px so
 </style></head><body>
 <h1>RAEv2 demo: class-conditional emoji</h1>
 <p class="note">${escapeXml(m.mode)} run, ${escapeXml(m.created)} — ${formatDuration(m.timings.totalSec)} wall time (budget ${formatDuration(m.timings.budgetSec)}) on ${escapeXml(String(v.backend))} (${escapeXml(String(v.threads))} threads, ${escapeXml(String(v.cpus))}).
-Latent: ${escapeXml(lat.encoder)} at ${lat.imageSize} px, blocks ${lat.layers.join(', ')} (multi-layer mean) → ${lat.grid.join('×')}×${lat.channels} tokens.
+Images ${lat.imageSize} px; latent: ${escapeXml(lat.encoder)} at ${lat.encoderRes} px input, blocks ${lat.layers.join(', ')} (multi-layer mean) → ${lat.grid.join('×')}×${lat.channels} tokens.
 DiT^DH: ${g.parameters.toLocaleString('en')} parameters, ${g.ditSteps} steps, shift ${g.shift.toFixed(3)}.</p>
 
 <h2>Generated samples</h2>
 <p class="note">One row per category; Euler, ${escapeXml(g.trained.guidance)} free guidance for t ∈ [0.1, 1] (base head inside the same forward pass: 1 network evaluation per step).</p>
-<img id="samples" alt="generated emoji, one row per category" src="${pngDataUri(r.images.samples)}">
+${inlineImage('samples', 'generated emoji, one row per category', r.images.samples)}
 
 <h2>Scores: trained vs untrained DiT</h2>
 <p class="note">${g.trained.count} generated samples per model (class-balanced, ${g.trained.steps} Euler steps) compared with the ${m.data.trainImages} training images; the last column compares ${m.data.heldOutImages} real held-out images with the same training images.</p>
@@ -99,7 +112,7 @@ DiT^DH: ${g.parameters.toLocaleString('en')} parameters, ${g.ditSteps} steps, sh
 
 <h2>Decoder (held-out reconstructions)</h2>
 <p class="note">Top row: held-out originals; bottom row: decoded from their latent (no noise). ${d.images} held-out images: PSNR ${fmt(d.psnr, 2)} dB, SSIM ${fmt(d.ssim, 4)}, rFD ${fmt(d.rfd)}. ${m.decoder.steps} training steps.</p>
-<img id="reconstructions" alt="originals above reconstructions" src="${pngDataUri(r.images.reconstructions)}">
+${inlineImage('reconstructions', 'originals above reconstructions', r.images.reconstructions)}
 
 <h2>Training curves</h2>
 <div class="plots">${plots(r).join('\n')}</div>
