@@ -9,7 +9,8 @@
  *       FD_r (against the held-out floor) and the class accuracy of a linear probe.
  *
  *   node --conditions=@raev2/source --import tsx examples/guidance-comparison.ts [--stage1 <run>]
- *        [--steps 500] [--batch 32] [--nfe 16] [--cfg-scale 1.5] [--free-scale 1.78] [--out outputs/guidance-comparison]
+ *        [--steps 600] [--batch 32] [--lr 2e-3] [--shift 1] [--nfe 16] [--cfg-scale 1.5] [--free-scale 1.3,1.78]
+ *        [--parallel on|off] [--out outputs/guidance-comparison]
  *
  * Without --stage1 it first trains a small decoder (L1, 64 px) with `trainStage1`. The two DiTs train
  * at the same time in two child processes (one core each); every stage resumes from its checkpoints
@@ -22,7 +23,13 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import {
+  tf,
   initRuntime,
+  parseWith,
+  splitLatents,
+  latentBatch,
+  FeatureSet,
+  generationFD,
   parseStage1Config,
   parseStage2Config,
   readMetrics,
@@ -31,26 +38,36 @@ import {
   stage2Reference,
   evaluateGeneration,
   disposeReference,
-  guidanceLabel,
   writeFileAtomic,
   METRICS_FILE,
   type GenerationMetrics,
   type GuidanceConfigInput,
+  type RealReference,
   type Stage2Config,
+  type Stage2Parts,
 } from '@raev2/core';
 import { runStage1Train, runStage2Train, resolveStage2 } from '@raev2/encoders';
+
+const scales = z.string().transform((s, ctx) => {
+  const v = s.split(',').map(Number);
+  if (!v.length || !v.every((x) => Number.isFinite(x) && x > 0)) ctx.addIssue({ code: 'custom', message: `"${s}" is not a comma list of positive numbers` });
+  return v;
+});
 
 const Flags = z.object({
   out: z.string().default('outputs/guidance-comparison'),
   stage1: z.string().optional(),
   'stage1-steps': z.coerce.number().int().positive().default(1200),
-  steps: z.coerce.number().int().positive().default(500),
+  steps: z.coerce.number().int().positive().default(600),
   batch: z.coerce.number().int().positive().default(32),
-  lr: z.coerce.number().positive().default(5e-4),
+  lr: z.coerce.number().positive().default(2e-3),
+  /** Time shift; SPEC's sqrt(N·C/4096) is 0.61 for this 4×4×96 latent (it would shift towards LESS noise), so the default is 1 (no shift). */
+  shift: z.union([z.literal('auto'), z.coerce.number().positive()]).default(1),
   /** Network evaluations per image for every sampler in the final table. */
   nfe: z.coerce.number().int().positive().refine((n) => n % 2 === 0, 'must be even (CFG takes nfe/2 steps)').default(16),
-  'cfg-scale': z.coerce.number().default(1.5),
-  'free-scale': z.coerce.number().default(1.78),
+  /** Guidance weights to compare (comma lists). */
+  'cfg-scale': scales.default([1.5]),
+  'free-scale': scales.default([1.3, 1.78]),
   /** FD-vs-step evaluations during training. */
   'metric-every': z.coerce.number().int().positive().optional(),
   'metric-count': z.coerce.number().int().positive().default(160),
@@ -66,7 +83,14 @@ const CLASSES = ['Activities', 'Animals & Nature', 'Flags', 'Food & Drink', 'Obj
 const MOBILENET = 'mobilenetv2-nsfwjs[stage=13-15,res=128]';
 
 const { values } = parseArgs({ options: Object.fromEntries(Object.keys(Flags.shape).map((k) => [k, { type: 'string' as const }])) });
-const flags = Flags.parse(values);
+const flags = (() => {
+  try {
+    return parseWith(Flags, values, 'guidance-comparison flags');
+  } catch (e) {
+    console.error((e as Error).message);
+    process.exit(2);
+  }
+})();
 
 /** The stage-2 config of model `name`: (a) no base head, (b) base head after block 2 of 4. */
 function stage2Config(f: Flags, stage1: string, name: 'a' | 'b'): Stage2Config {
@@ -82,29 +106,33 @@ function stage2Config(f: Flags, stage1: string, name: 'a' | 'b'): Stage2Config {
     seed: f.seed,
     model: { hiddenSize: [128, 192], depth: [4, 1], numHeads: [4, 4], baseDepth: name === 'a' ? 'none' : 2 },
     optimizer: { lr: f.lr },
+    transport: { shift: f.shift },
     schedule: { kind: 'cosine', warmupSteps: Math.round(f.steps / 20), finalLr: f.lr / 10 },
     checkpointEvery: Math.max(1, Math.round(f.steps / 4)),
     logEvery: 10,
-    samples: { every: 0, perClass: 6, steps: f.nfe, guidance: name === 'a' ? { method: 'none' } : { method: 'free', freeScale: f['free-scale'] } },
+    samples: { every: 0, perClass: 6, steps: f.nfe, guidance: name === 'a' ? { method: 'none' } : { method: 'free', freeScale: f['free-scale'][0] } },
     metrics: { every: f['metric-every'] ?? Math.max(1, Math.round(f.steps / 5)), count: f['metric-count'], steps: f.nfe / 2, spaces: ['latent'] },
   }, `guidance comparison model (${name})`);
 }
 
 /** The samplers of the final table at `nfe` evaluations per image. */
 function samplers(f: Flags, hasBase: boolean): { name: string; steps: number; guidance: GuidanceConfigInput }[] {
-  const cfg = { cfgScale: f['cfg-scale'], cfgInterval: [0, 1] as [number, number] };
-  const free = { freeScale: f['free-scale'], freeInterval: [0.1, 1] as [number, number] };
-  const rows = [
-    { name: 'none', steps: f.nfe, guidance: { method: 'none' } as GuidanceConfigInput },
-    { name: 'CFG', steps: f.nfe / 2, guidance: { method: 'cfg', ...cfg } as GuidanceConfigInput },
-  ];
-  if (hasBase) rows.push({ name: 'free', steps: f.nfe, guidance: { method: 'free', ...free } }, { name: 'free+CFG', steps: f.nfe / 2, guidance: { method: 'free+cfg', ...cfg, ...free } });
+  const cfg = (w: number) => ({ cfgScale: w, cfgInterval: [0, 1] as [number, number] });
+  const free = (w: number) => ({ freeScale: w, freeInterval: [0.1, 1] as [number, number] });
+  const rows: { name: string; steps: number; guidance: GuidanceConfigInput }[] = [{ name: 'none', steps: f.nfe, guidance: { method: 'none' } }];
+  for (const w of f['cfg-scale']) rows.push({ name: `CFG w=${w}`, steps: f.nfe / 2, guidance: { method: 'cfg', ...cfg(w) } });
+  if (hasBase) {
+    for (const w of f['free-scale']) rows.push({ name: `free w=${w}`, steps: f.nfe, guidance: { method: 'free', ...free(w) } });
+    const [wf, wc] = [f['free-scale'][f['free-scale'].length - 1], f['cfg-scale'][0]];
+    rows.push({ name: `free w=${wf} + CFG w=${wc}`, steps: f.nfe / 2, guidance: { method: 'free+cfg', ...cfg(wc), ...free(wf) } });
+  }
   return rows;
 }
 
 interface FinalRow extends GenerationMetrics {
   model: string;
   sampler: string;
+  eulerSteps: number;
 }
 
 /** Child: train one model, then score its EMA weights with every sampler of the final table. */
@@ -122,7 +150,7 @@ async function child(f: Flags, stage1: string, name: 'a' | 'b'): Promise<void> {
     const rows: FinalRow[] = [];
     for (const s of samplers(f, name === 'b')) {
       const m = evaluateGeneration(model, reference, { steps: s.steps, guidance: s.guidance, shift: plan.resolved.shift, seed: f.seed + 1, decode: parts.parts.decode ?? undefined });
-      rows.push({ model: name, sampler: `${s.name} ${guidanceLabel(s.guidance)}, ${s.steps} steps`, ...m });
+      rows.push({ model: name, sampler: s.name, eulerSteps: s.steps, ...m });
       process.stderr.write(`[${name}] ${rows[rows.length - 1].sampler}: NFE ${m.nfePerImage}, FD latent ${m.fd.latent.toFixed(3)}, FD mobilenet ${m.fd[MOBILENET].toFixed(3)}, FD_r ${m.fdr?.toFixed(3)}, probe ${(100 * m.probeAccuracy!).toFixed(1)}%\n`);
     }
     model.dispose();
@@ -131,6 +159,20 @@ async function child(f: Flags, stage1: string, name: 'a' | 'b'): Promise<void> {
   } finally {
     parts.dispose();
   }
+}
+
+/** FD in the MobileNetV2 space of the DECODED held-out latents vs the training images: what a perfect latent generator would score through this decoder. */
+async function decoderFloor(cfg: Stage2Config, parts: Stage2Parts, grid: [number, number], ref: RealReference): Promise<number> {
+  const held = await splitLatents('heldout', parts.data.heldOut!, { ...parts, grid }, { cacheDir: cfg.cacheDir!, data: cfg.data, batch: cfg.encodeBatch });
+  const space = ref.spaces.find((s) => s.name === MOBILENET)!;
+  const set = new FeatureSet([space]);
+  for (let i = 0; i < held.count; i += 64) {
+    const z = latentBatch(held, Array.from({ length: Math.min(64, held.count - i) }, (_, k) => i + k));
+    const images = parts.decode!(z);
+    set.update({ images });
+    tf.dispose([z, images]);
+  }
+  return generationFD(set, ref.train).spaces[0].fd;
 }
 
 /** Run this script as a child for model `name` (same flags); resolves when it exits 0. */
@@ -172,8 +214,11 @@ async function main(f: Flags): Promise<void> {
   const b = stage2Config(f, stage1, 'b');
   const evalCfg = parseStage2Config({ ...b, metrics: { ...b.metrics, spaces: ['latent', MOBILENET] } });
   const parts = await resolveStage2(evalCfg);
+  let reconFloor: number;
   try {
-    disposeReference((await stage2Reference(evalCfg, parts.parts, parts.grid, parts.channels)).reference);
+    const { reference } = await stage2Reference(evalCfg, parts.parts, parts.grid, parts.channels);
+    reconFloor = await decoderFloor(evalCfg, parts.parts, parts.grid, reference);
+    disposeReference(reference);
   } finally {
     parts.dispose();
   }
@@ -186,14 +231,14 @@ async function main(f: Flags): Promise<void> {
   const at = (c: typeof curves[0], s: number) => c.find((m) => m.step === s);
   const curveRows = steps.map((s) => [s, at(curves[0], s)?.fd.latent ?? '—', at(curves[1], s)?.fd.latent ?? '—', at(curves[0], s)?.probeAccuracy ?? '—', at(curves[1], s)?.probeAccuracy ?? '—']);
   const finals = (['a', 'b'] as const).flatMap((n) => JSON.parse(fs.readFileSync(path.join(stage2Config(f, stage1!, n).out, 'final.json'), 'utf8')) as FinalRow[]);
-  const finalRows = finals.map((r) => [r.model === 'a' ? '(a) no base head' : '(b) base head', r.sampler, r.nfePerImage, r.fd.latent, r.fd[MOBILENET], r.fdr ?? '—', r.probeAccuracy ?? '—']);
+  const finalRows = finals.map((r) => [r.model === 'a' ? '(a) no base head' : '(b) base head', r.sampler, r.eulerSteps, r.nfePerImage, r.fd.latent, r.fd[MOBILENET], r.fdr ?? '—', r.probeAccuracy ?? '—']);
   const floor = finals[0];
   const text = [
     `FD (RAE latent space, ${curves[1][0]?.count ?? '?'} samples, unguided Euler ${f.nfe / 2} steps) and probe accuracy during training:`,
     table(['step', 'FD (a) no base head', 'FD (b) base head', 'probe acc (a)', 'probe acc (b)'], curveRows),
     '',
-    `Final EMA models at ${f.nfe} network evaluations per image (${floor.count} samples; held-out floor: FD latent ${floor.fdHeldOut?.latent.toFixed(3)}, FD MobileNetV2 ${floor.fdHeldOut?.[MOBILENET].toFixed(3)}; real held-out probe accuracy ${floor.probeHeldOutAccuracy != null ? (100 * floor.probeHeldOutAccuracy).toFixed(1) + ' %' : '—'}):`,
-    table(['model', 'sampler', 'NFE/image', 'FD latent', 'FD MobileNetV2', 'FD_r', 'probe acc'], finalRows),
+    `Final EMA models at ${f.nfe} network evaluations per image (${floor.count} samples). Floors: held-out images FD latent ${floor.fdHeldOut?.latent.toFixed(3)}, FD MobileNetV2 ${floor.fdHeldOut?.[MOBILENET].toFixed(3)}; decoded held-out latents (the decoder's limit) FD MobileNetV2 ${reconFloor.toFixed(3)}; real held-out probe accuracy ${floor.probeHeldOutAccuracy != null ? (100 * floor.probeHeldOutAccuracy).toFixed(1) + ' %' : '—'}:`,
+    table(['model', 'guidance', 'Euler steps', 'NFE/image', 'FD latent', 'FD MobileNetV2', 'FD_r', 'probe acc'], finalRows),
     '',
     `total ${((Date.now() - t0) / 60000).toFixed(1)} min (DiT training + evaluation ${((Date.now() - tTrain) / 60000).toFixed(1)} min)`,
   ].join('\n');

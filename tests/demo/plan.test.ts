@@ -27,25 +27,32 @@ import {
 } from '@raev2/encoders';
 
 const costs: StepCosts = { encodePerImage: 0.005, featuresPerImage: 0.004, decoderStep: 0.5, decodePerImage: 0.001, ditStep: 0.3, ditForwardPerSample: 0.002 };
-const input = (o: Partial<PlanInput> = {}): PlanInput => ({ arch: DEFAULT_ARCH, budgetSec: 1200, costs, trainImages: 1700, heldOutImages: 190, numClasses: 9, samplesPerClass: 8, sampleSteps: 50, gan: false, kSweep: false, ...o });
+const input = (o: Partial<PlanInput> = {}): PlanInput => ({ arch: DEFAULT_ARCH, budgetSec: 1200, costs, trainImages: 1700, heldOutImages: 190, numClasses: 9, samplesPerClass: 8, sampleSteps: 50, gan: false, kSweep: false, parallel: false, ...o });
 
-test('planDemo: the estimate fills the budget, steps follow the shares and the measured costs', () => {
+test('planDemo: the estimate fills the budget, steps follow the measured costs (sequential and parallel)', () => {
   const p = planDemo(input());
   assert.equal(p.overBudget, false);
-  // everything but the 5 % reserve is planned (rounding down steps loses < one step per stage)
+  // everything but the 5 % reserve is planned (rounding steps down loses < one step per run)
   assert.ok(p.totalSec <= 0.95 * 1200 + 1e-6 && p.totalSec > 0.95 * 1200 - costs.decoderStep - costs.ditStep, `total ${p.totalSec}`);
-  // recompute the decoder/DiT split independently: fixed work from the counts, then 40 / 60 %
-  const all = 1700 + 190;
-  const evalSec = p.metricCount * (DEFAULT_ARCH.metrics.steps * 0.002 + 0.001 + 0.004);
-  const fixed = SETUP_SEC + 1700 * 0.005 + 190 * (0.005 + 0.001 + 0.008) + all * 0.009 + (DEFAULT_ARCH.metrics.evals + 2) * evalSec + 9 * 8 * (50 * 0.002 + 0.001) + 2;
-  const trainable = 0.95 * 1200 - fixed;
-  assert.equal(p.decoderSteps, Math.floor((trainable * 0.4) / 0.5));
-  assert.equal(p.ditSteps, Math.floor((trainable * 0.6) / 0.3));
-  assert.equal(p.metricCount, 190);
-  assert.equal(p.metricEvery, Math.ceil(p.ditSteps / DEFAULT_ARCH.metrics.evals));
+  // recompute the plan independently from the counts and the costs
+  const all = 1700 + 190, m = p.metricCount, a = DEFAULT_ARCH;
+  assert.equal(m, 190);
+  const latentEval = m * a.metrics.steps * 0.002, fullEval = latentEval + m * (0.001 + 0.004);
+  const fixed = SETUP_SEC + 1700 * 0.005 + 190 * (0.005 + 0.001 + 0.008) + (3 * fullEval + all * 0.004) + (9 * 8 * (50 * 0.002 + 0.001) + 2);
+  const window = 0.95 * 1200 - fixed;
+  const decoderFixed = 1700 * 0.005, ditFixed = all * 0.005 + a.metrics.evals * latentEval;
+  const rest = window - decoderFixed - ditFixed;
+  assert.equal(p.decoderSteps, Math.floor((rest * a.decoderShare) / 0.5));
+  assert.equal(p.ditSteps, Math.floor((rest * (1 - a.decoderShare)) / 0.3));
+  assert.equal(p.metricEvery, Math.ceil(p.ditSteps / a.metrics.evals));
+  // on two cores each run has the whole window
+  const q = planDemo(input({ parallel: true }));
+  assert.equal(q.decoderSteps, Math.floor((window - decoderFixed) / 0.5));
+  assert.equal(q.ditSteps, Math.floor((window - ditFixed) / 0.3));
+  assert.equal(q.estimates.train, Math.max(q.decoderSec, q.ditSec));
   // twice the budget → more than twice the trainable steps (the fixed work does not grow)
-  const q = planDemo(input({ budgetSec: 2400 }));
-  assert.ok(q.ditSteps > 2 * p.ditSteps && q.decoderSteps > 2 * p.decoderSteps);
+  const r = planDemo(input({ budgetSec: 2400 }));
+  assert.ok(r.ditSteps > 2 * p.ditSteps && r.decoderSteps > 2 * p.decoderSteps);
   // a slower DiT gets fewer steps
   assert.ok(planDemo(input({ costs: { ...costs, ditStep: 0.6 } })).ditSteps < p.ditSteps);
 });
@@ -55,12 +62,12 @@ test('planDemo: minimum steps when over budget, fixed steps from flags, the K sw
   assert.equal(tiny.overBudget, true);
   assert.equal(tiny.decoderSteps, DEFAULT_ARCH.minSteps.decoder);
   assert.equal(tiny.ditSteps, DEFAULT_ARCH.minSteps.dit);
-  const fixed = planDemo(input({ decoderSteps: 7, ditSteps: 9 }));
-  assert.deepEqual([fixed.decoderSteps, fixed.ditSteps, fixed.overBudget], [7, 9, false]);
+  const fixed = planDemo(input({ decoderSteps: 700, ditSteps: 900 }));
+  assert.deepEqual([fixed.decoderSteps, fixed.ditSteps, fixed.overBudget], [700, 900, false]);
   const sweep = planDemo(input({ kSweep: true }));
   assert.ok(sweep.decoderSteps < planDemo(input()).decoderSteps / 2.5, 'three decoders share the decoder time');
   assert.ok(sweep.estimates.kSweep > 0);
-  assert.ok(QUICK_ARCH.decoder.perceptual === 0 && QUICK_ARCH.maxPerClass != null);
+  assert.ok(DEFAULT_ARCH.decoder.perceptual === 0 && QUICK_ARCH.maxPerClass != null);
 });
 
 test('emaForSteps keeps e^-5 of the initial weights, within [0.9, 0.9978]', () => {

@@ -65,14 +65,20 @@ export function demoStage1Config(c: ConfigInput, opts: { encoder?: string; dir?:
   }, 'demo stage-1 config');
 }
 
-/** The stage-2 (DiT) config. */
-export function demoStage2Config(c: ConfigInput): Stage2Config {
+/**
+ * The stage-2 (DiT) config. `train`: on the encoder and the statistics file, without a decoder (the
+ * two train at the same time), generation metrics in the latent space only; `eval`: the same run
+ * seen through the finished stage-1 run (decoder), with the MobileNetV2 feature space added.
+ */
+export function demoStage2Config(c: ConfigInput, use: 'train' | 'eval'): Stage2Config {
   const { arch, plan } = c;
   const d = arch.dit;
   const steps = plan.ditSteps;
   const guidance = freeGuidance(c.guidanceScale);
+  const latent = use === 'train' ? { encoder: arch.encoder, imageSize: arch.encoderRes } : { stage1: path.join(c.work, DEMO_RUNS.stage1) };
   return parseStage2Config({
-    stage1: path.join(c.work, DEMO_RUNS.stage1),
+    ...latent,
+    stats: path.join(c.work, DEMO_FILES_STATS),
     data: c.data,
     heldOut: arch.heldOut,
     splitSeed: c.seed,
@@ -92,9 +98,12 @@ export function demoStage2Config(c: ConfigInput): Stage2Config {
     logEvery: logEvery(steps),
     keep: 2,
     samples: { every: 0, perClass: 4, steps: c.sampleSteps, guidance },
-    metrics: { every: plan.metricEvery, count: plan.metricCount, steps: arch.metrics.steps, guidance, spaces: ['latent', featureSpec(arch)], probe: true, seed: 1 },
-  }, 'demo stage-2 config');
+    metrics: { every: plan.metricEvery, count: plan.metricCount, steps: arch.metrics.steps, guidance, spaces: use === 'train' ? ['latent'] : ['latent', featureSpec(arch)], probe: true, seed: 1 },
+  }, `demo stage-2 config (${use})`);
 }
+
+/** The latent statistics file in the work folder (noise-free Welford over the training images). */
+export const DEMO_FILES_STATS = 'stats.safetensors';
 
 /** The metric feature network at the demo's image size (also the name of its metric space). */
 export function featureSpec(arch: DemoArch): string {

@@ -53,7 +53,8 @@ export async function evaluateFinal(cfg: Stage2Config, guidance: GuidanceConfigI
       bar.finish();
       return m;
     };
-    const logged = readMetrics(path.join(cfg.out, METRICS_FILE)).find((m) => m.step === step && m.count === (mc.count ?? 256) && m.steps === mc.steps);
+    const spaces = plan.spaces.map((s) => s.name).sort().join();
+    const logged = readMetrics(path.join(cfg.out, METRICS_FILE)).find((m) => m.step === step && m.count === (mc.count ?? 256) && m.steps === mc.steps && Object.keys(m.fd).sort().join() === spaces);
     const trained = logged ?? score('trained DiT', trainedModel, guidance);
     return {
       trained,

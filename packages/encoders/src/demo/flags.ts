@@ -30,6 +30,8 @@ export const DemoFlagsSchema = z
     classes: z.string().min(1).optional(),
     /** Include the skin-tone variants (five near-copies of most people emoji). */
     'skin-tones': onOff.default('off'),
+    /** Weight w_p of the MobileNetV2 perceptual term of the decoder loss (default: the mode's, 0 = L1 only). */
+    perceptual: z.coerce.number().min(0).max(10).optional(),
     /** GAN term of the decoder loss (second half of decoder training). */
     gan: onOff.default('off'),
     /** Also train a decoder per K ∈ {1, 2, 3} (last K blocks) for the PSNR-per-K plot. */
@@ -61,6 +63,8 @@ reconstructions.png, metrics.json and report.html to --out. Re-running continues
   --sample-steps 50      (quick: 25)   --per-class 8
   --classes a,b,...      emoji categories to keep (default: all with at least 40 images)
   --skin-tones on|off    include skin-tone variants (default off)
+  --perceptual <w>       weight of the MobileNetV2 perceptual term in the decoder loss (default 0: L1 only —
+                         it makes a decoder step 3.5× dearer; worth it with a larger --budget, e.g. 0.1)
   --gan on|off           GAN term in the second half of decoder training (default off)
   --k-sweep              also train decoders on the last 1 and 2 blocks (PSNR per K in the report)
   --decoder-steps N --dit-steps N   fixed step counts instead of the budget plan`;

@@ -49,11 +49,11 @@ export interface SampleGridOptions {
   seed: number;
 }
 
-/** Generate a labelled per-category grid with free guidance from a stage-2 run; returns NFE per image. */
-export async function writeSampleGrid(stage2Dir: string, workDir: string, file: string, o: SampleGridOptions, log: (s: string) => void): Promise<number> {
-  const flags = SampleFlagsSchema.parse({ ckpt: stage2Dir, out: workDir, guidance: 'free', scale: o.guidanceScale, interval: '0.1,1', steps: o.steps, sampler: 'euler', seed: o.seed, 'per-class': o.perClass, batch: 64 });
+/** Generate a labelled per-category grid with free guidance from a stage-2 run (decoder and statistics from `run`); returns NFE per image. */
+export async function writeSampleGrid(run: { ckpt: string; stage1: string; stats: string }, workDir: string, file: string, o: SampleGridOptions, log: (s: string) => void): Promise<number> {
+  const flags = SampleFlagsSchema.parse({ ...run, out: workDir, guidance: 'free', scale: o.guidanceScale, interval: '0.1,1', steps: o.steps, sampler: 'euler', seed: o.seed, 'per-class': o.perClass, batch: 64 });
   const r = await runSample(flags, log);
-  if (r.grid == null) throw new Error(`sampling ${stage2Dir} wrote no grid`);
+  if (r.grid == null) throw new Error(`sampling ${run.ckpt} wrote no grid`);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.copyFileSync(r.grid, file);
   return r.nfePerImage;

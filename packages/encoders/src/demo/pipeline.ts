@@ -1,7 +1,7 @@
 /**
  * `npm run demo`: class-conditional emoji generation end to end, offline, as a sequence of stages
- *   setup (data, budget plan) → decoder (+ latent statistics) → [K sweep] → decoder eval →
- *   DiT^DH → evaluation (trained vs untrained) → samples → report
+ *   setup (data, budget plan) → latent statistics → decoder ∥ DiT^DH (one core each; in sequence on
+ *   one core) → [K sweep] → decoder eval → evaluation (trained vs untrained) → samples → report
  * Each stage records its wall time and completion in `work/state.json`; a re-run skips complete
  * stages and resumes an interrupted training stage from its last checkpoint (Ctrl-C checkpoints).
  */
@@ -18,21 +18,22 @@ import {
   readStage2Checkpoint,
   resolveDiTConfig,
   createDiT,
-  trainStage1,
+  latestCheckpoint,
+  readCheckpointState,
   writeFileAtomic,
   UsageError,
   METRICS_FILE,
   STAGE1_FILES,
-  type Stage1Parts,
   type DiTConfig,
+  type MetricsRecord,
 } from '@raev2/core';
 import { loadEncoder } from '../spec.js';
-import { readStage1Summary, resolveStage1, runStage1Eval, runStage1Train, type ResolvedStage1 } from '../cli/stage1.js';
-import { runStage2Train } from '../cli/stage2.js';
+import { readStage1Summary, resolveStage1, runStage1Eval, runStage1Train, withRes } from '../cli/stage1.js';
 import type { DemoFlags } from './flags.js';
 import { writeDemoManifest, type DemoData } from './data.js';
 import { DEFAULT_ARCH, QUICK_ARCH, formatPlan, planDemo, type DemoArch, type Plan } from './plan.js';
 import { calibrate } from './calibrate.js';
+import { computeLatentStats, decoderImageSize, trainBoth } from './train.js';
 import { DEMO_RUNS, demoStage1Config, demoStage2Config, featureSpec, freeGuidance, type ConfigInput } from './configs.js';
 import { evaluateFinal } from './evaluate.js';
 import { readLogRecords, writeReconstructions, writeSampleGrid } from './outputs.js';
@@ -48,12 +49,12 @@ export interface DemoResult {
   files: Record<'samples' | 'reconstructions' | 'metrics' | 'report', string>;
 }
 
-const STAGES = ['setup', 'decoder', 'kSweep', 'decoderEval', 'dit', 'evaluation', 'samples', 'report'] as const;
+const STAGES = ['setup', 'stats', 'train', 'kSweep', 'decoderEval', 'evaluation', 'samples', 'report'] as const;
 type StageName = (typeof STAGES)[number];
 
 /** The flags that shape the trained models: a re-run with other values must start over. */
 function planKey(f: DemoFlags): PlanFile['key'] {
-  return { quick: f.quick, budget: f.budget ?? null, seed: f.seed, classes: f.classes ?? null, skinTones: f['skin-tones'], gan: f.gan, kSweep: f['k-sweep'], decoderSteps: f['decoder-steps'] ?? null, ditSteps: f['dit-steps'] ?? null };
+  return { quick: f.quick, budget: f.budget ?? null, perceptual: f.perceptual ?? null, seed: f.seed, classes: f.classes ?? null, skinTones: f['skin-tones'], gan: f.gan, kSweep: f['k-sweep'], decoderSteps: f['decoder-steps'] ?? null, ditSteps: f['dit-steps'] ?? null };
 }
 
 /** Run (or continue) the demo; see the file comment. */
@@ -72,9 +73,12 @@ export async function runDemo(flags: DemoFlags, log: (s: string) => void = (s) =
   fs.mkdirSync(work, { recursive: true });
   const threads = flags.threads === 'auto' ? Math.max(1, Math.min(8, os.cpus().length)) : flags.threads;
   const backend = await initRuntime(threads != null ? { threads } : {});
+  // two single-threaded processes (decoder ∥ DiT) when there are two cores and wasm runs one thread
+  const parallel = os.cpus().length >= 2 && wasmThreadsInUse() === 1 && process.env.RAEV2_DEMO_SEQUENTIAL !== '1';
   const state = readState(work);
   const mode: PlanFile['mode'] = flags.quick ? 'quick' : flags.budget != null ? 'budget' : 'default';
-  const arch: DemoArch = prior?.arch ?? (flags.quick ? QUICK_ARCH : DEFAULT_ARCH);
+  const base = flags.quick ? QUICK_ARCH : DEFAULT_ARCH;
+  const arch: DemoArch = prior?.arch ?? (flags.perceptual != null ? { ...base, decoder: { ...base.decoder, perceptual: flags.perceptual } } : base);
   const budgetSec = 60 * (flags.budget ?? (flags.quick ? 4 : 20));
   const sampleSteps = flags['sample-steps'] ?? (flags.quick ? 25 : 50);
 
@@ -108,130 +112,136 @@ export async function runDemo(flags: DemoFlags, log: (s: string) => void = (s) =
   };
 
   // ---- setup: data manifest, budget plan (calibrated on this machine)
-  let data: DemoData | null = null;
-  let resolved1: ResolvedStage1 | null = null;
-  const cfgInput = (plan: Plan, d: { source: string; train: number }): ConfigInput => ({ arch, plan, data: d.source, work, trainImages: d.train, seed: flags.seed, gan: flags.gan === 'on', guidanceScale: flags['guidance-scale'], sampleSteps: sampleSteps });
-  try {
-    await stage('setup', async () => {
-      if (planFile) return true;
-      data = writeDemoManifest(work, { classes: flags.classes?.split(',').map((s) => s.trim()).filter(Boolean), skinTones: flags['skin-tones'] === 'on', maxPerClass: arch.maxPerClass ?? undefined });
-      log(`data: ${data.total} emoji in ${data.classes.length} categories (${data.classes.map((c) => `${c.name} ${c.count}`).join(', ')})${data.dropped.length ? `; dropped ${data.dropped.map((c) => `${c.name} (${c.count})`).join(', ')}` : ''}`);
-      const provisional: Plan = { budgetSec, decoderSteps: 1, ditSteps: 1, metricEvery: 1, metricCount: 2, estimates: {}, totalSec: 0, overBudget: false };
-      const c1 = demoStage1Config(cfgInput(provisional, { source: data.source, train: data.total }));
-      resolved1 = await resolveStage1(c1);
-      const { parts, train, heldOut } = resolved1;
-      const latent = probeLatent(parts.encoder, parts.selection);
-      const dit = resolveDiTConfig(demoStage2Config(cfgInput(provisional, { source: data.source, train: train.size })), latent, data.classes.length, 'demo DiT');
+  const cfgInput = (plan: Plan, d: { source: string; train: number }): ConfigInput => ({ arch, plan, data: d.source, work, trainImages: d.train, seed: flags.seed, gan: flags.gan === 'on', guidanceScale: flags['guidance-scale'], sampleSteps });
+  await stage('setup', async () => {
+    if (planFile) return true;
+    const data = writeDemoManifest(work, { classes: flags.classes?.split(',').map((c) => c.trim()).filter(Boolean), skinTones: flags['skin-tones'] === 'on', maxPerClass: arch.maxPerClass ?? undefined });
+    log(`data: ${data.total} emoji in ${data.classes.length} categories (${data.classes.map((c) => `${c.name} ${c.count}`).join(', ')})${data.dropped.length ? `; dropped ${data.dropped.map((c) => `${c.name} (${c.count})`).join(', ')}` : ''}`);
+    const provisional: Plan = { budgetSec, parallel: false, decoderSteps: 1, ditSteps: 1, metricEvery: 1, metricCount: 2, estimates: {}, decoderSec: 0, ditSec: 0, totalSec: 0, overBudget: false };
+    const c1 = demoStage1Config(cfgInput(provisional, { source: data.source, train: data.total }));
+    const resolved = await resolveStage1(c1);
+    try {
+      const { parts, train, heldOut } = resolved;
+      const dit = resolveDiTConfig(demoStage2Config(cfgInput(provisional, { source: data.source, train: train.size }), 'train'), probeLatent(parts.encoder, parts.selection), data.classes.length, 'demo DiT');
       const features = (await loadEncoder(featureSpec(arch))).encoder;
       let costs;
       try {
         log('measuring step costs on this machine …');
-        costs = calibrate({ stage1: { ...c1, batchSize: arch.decoder.batch }, parts, dit, ditBatch: arch.dit.batch, features, gan: flags.gan === 'on' });
+        costs = calibrate({ stage1: c1, parts, dit, ditBatch: arch.dit.batch, features, gan: flags.gan === 'on' });
       } finally {
         features.dispose();
       }
-      const plan = planDemo({ arch, budgetSec, costs, trainImages: train.size, heldOutImages: heldOut?.size ?? 0, numClasses: data.classes.length, samplesPerClass: flags['per-class'], sampleSteps: sampleSteps, gan: flags.gan === 'on', kSweep: flags['k-sweep'], decoderSteps: flags['decoder-steps'], ditSteps: flags['dit-steps'] });
+      const plan = planDemo({ arch, budgetSec, costs, trainImages: train.size, heldOutImages: heldOut?.size ?? 0, numClasses: data.classes.length, samplesPerClass: flags['per-class'], sampleSteps, gan: flags.gan === 'on', kSweep: flags['k-sweep'], parallel, decoderSteps: flags['decoder-steps'], ditSteps: flags['dit-steps'] });
       planFile = { format: 'raev2-demo-plan', mode, key, arch, costs, plan };
-      writePlanFile(work, planFile);
       writeFileAtomic(path.join(work, 'data.json'), JSON.stringify({ ...data, train: train.size, heldOut: heldOut?.size ?? 0, skinTones: flags['skin-tones'] === 'on' }, null, 2) + '\n');
-      return true;
-    });
-    const pf = planFile as PlanFile | null;
-    if (pf == null) throw new Error(`${work} has no ${DEMO_FILES.plan}; pass --fresh to start over`);
-    log(formatPlan(pf.plan, arch));
-    const dataInfo = readDataInfo(work);
-    const ci = cfgInput(pf.plan, { source: dataInfo.source, train: dataInfo.train });
-    const cfg1 = demoStage1Config(ci);
-    const cfg2 = demoStage2Config(ci);
-    const stage1Dir = cfg1.out;
+      writePlanFile(work, planFile);
+    } finally {
+      resolved.dispose();
+    }
+    return true;
+  });
+  const pf = planFile as PlanFile | null;
+  if (pf == null) throw new Error(`${work} has no ${DEMO_FILES.plan}; pass --fresh to start over`);
+  log(formatPlan(pf.plan, arch));
+  const dataInfo = readDataInfo(work);
+  const ci = cfgInput(pf.plan, { source: dataInfo.source, train: dataInfo.train });
+  const cfg1 = demoStage1Config(ci);
+  const cfg2 = demoStage2Config(ci, 'train');
+  const cfgEval = demoStage2Config(ci, 'eval');
+  const stage1Dir = cfg1.out;
+  const statsFile = cfg2.stats!;
 
-    // ---- decoder (and the latent statistics, computed noise-free at the end of the run)
-    if (!(await stage('decoder', async () => {
-      if (fs.existsSync(path.join(stage1Dir, STAGE1_FILES.summary))) return true;
-      let parts: Stage1Parts;
-      if (resolved1) parts = resolved1.parts;
-      else {
-        resolved1 = await resolveStage1(cfg1);
-        parts = resolved1.parts;
-      }
-      const r = await trainStage1(cfg1, parts, { resume: true });
+  // ---- latent statistics: per position and channel, noise-free Welford over the training images
+  await stage('stats', async () => {
+    const n = await computeLatentStats(cfg1, statsFile);
+    log(`latent statistics of ${n} training images → ${statsFile}`);
+    return true;
+  });
+
+  // ---- decoder and DiT^DH (with the base head), at the same time on two cores
+  const imageSize = await decoderOutputSize(cfg1);
+  const decoderDone = () => fs.existsSync(path.join(stage1Dir, STAGE1_FILES.summary));
+  const ditDone = () => stage2Step(cfg2.out) >= pf.plan.ditSteps;
+  const onMetrics = (m: MetricsRecord) => log(`\nDiT step ${m.step}: FD ${Object.entries(m.fd).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}${m.probeAccuracy != null ? `, probe accuracy ${(100 * m.probeAccuracy).toFixed(1)} %` : ''}`);
+  if (!(await stage('train', () => trainBoth({ cfg1, cfg2, imageSize, work, parallel: pf.plan.parallel, decoderDone, ditDone, log, onMetrics })))) return interrupted();
+
+  // ---- optional K sweep: the same decoder recipe on the last 1 and 2 blocks
+  const sweepKs = flags['k-sweep'] ? [1, 2] : [];
+  if (sweepKs.length && !(await stage('kSweep', async () => {
+    for (const k of sweepKs) {
+      const c = demoStage1Config(ci, { encoder: arch.encoder.replace(/last\d+/, `last${k}`), dir: DEMO_RUNS.sweep(k) });
+      if (fs.existsSync(path.join(c.out, STAGE1_FILES.summary))) continue;
+      const r = await runStage1Train(c, { resume: true });
       if (r.interrupted) return false;
-      log(`decoder: ${r.step} steps; latent statistics (Welford, noise-free) in ${r.statsFile}`);
-      return true;
-    }))) return interrupted();
-    (resolved1 as ResolvedStage1 | null)?.dispose();
-    resolved1 = null;
+    }
+    return true;
+  }))) return interrupted();
 
-    // ---- optional K sweep: the same decoder recipe on the last 1 and 2 blocks
-    const sweepKs = flags['k-sweep'] ? [1, 2] : [];
-    if (sweepKs.length && !(await stage('kSweep', async () => {
+  // ---- decoder evaluation on held-out images: PSNR, SSIM, rFD (+ the K sweep), reconstructions.png
+  await stage('decoderEval', async () => {
+    const evalRun = async (run: string) => {
+      const s = await runStage1Eval({ run, features: featureSpec(arch), batch: 32 });
+      return { images: s.count, psnr: s.psnr, ssim: s.ssim, ...(s.rfd != null ? { rfd: s.rfd } : {}) };
+    };
+    state.results.decoder = await evalRun(stage1Dir);
+    if (sweepKs.length) {
+      const main = readStage1Summary(stage1Dir);
+      const sweep = [];
       for (const k of sweepKs) {
-        const c = demoStage1Config(ci, { encoder: arch.encoder.replace(/last\d+/, `last${k}`), dir: DEMO_RUNS.sweep(k) });
-        if (fs.existsSync(path.join(c.out, STAGE1_FILES.summary))) continue;
-        const r = await runStage1Train(c, { resume: true });
-        if (r.interrupted) return false;
+        const run = path.join(work, DEMO_RUNS.sweep(k));
+        sweep.push({ k, layers: readStage1Summary(run).selection.layers, ...(await evalRun(run)) });
       }
-      return true;
-    }))) return interrupted();
+      sweep.push({ k: main.selection.layers.length, layers: main.selection.layers, ...state.results.decoder });
+      state.results.kSweep = sweep;
+    }
+    await writeReconstructions(stage1Dir, files.reconstructions);
+    const d = state.results.decoder;
+    log(`decoder on held-out images: PSNR ${d.psnr.toFixed(2)} dB, SSIM ${d.ssim.toFixed(4)}, rFD ${d.rfd?.toFixed(3) ?? '—'}`);
+    return true;
+  });
 
-    // ---- decoder evaluation on held-out images: PSNR, SSIM, rFD (+ the K sweep), reconstructions.png
-    await stage('decoderEval', async () => {
-      const evalRun = async (run: string) => {
-        const s = await runStage1Eval({ run, features: featureSpec(arch), batch: 32 });
-        return { images: s.count, psnr: s.psnr, ssim: s.ssim, ...(s.rfd != null ? { rfd: s.rfd } : {}) };
-      };
-      state.results.decoder = await evalRun(stage1Dir);
-      if (sweepKs.length) {
-        const main = readStage1Summary(stage1Dir);
-        const sweep = [];
-        for (const k of sweepKs) {
-          const run = path.join(work, DEMO_RUNS.sweep(k));
-          sweep.push({ k, layers: readStage1Summary(run).selection.layers, ...(await evalRun(run)) });
-        }
-        sweep.push({ k: main.selection.layers.length, layers: main.selection.layers, ...state.results.decoder });
-        state.results.kSweep = sweep;
-      }
-      await writeReconstructions(stage1Dir, files.reconstructions);
-      const d = state.results.decoder;
-      log(`decoder on held-out images: PSNR ${d.psnr.toFixed(2)} dB, SSIM ${d.ssim.toFixed(4)}, rFD ${d.rfd?.toFixed(3) ?? '—'}`);
-      return true;
-    });
+  // ---- trained vs untrained (re-done when the guidance weight changes)
+  const gsig = `w=${flags['guidance-scale']}`;
+  await stage('evaluation', async () => {
+    const g = await evaluateFinal(cfgEval, freeGuidance(flags['guidance-scale']));
+    state.results.generation = { trained: generationScore(g.trained), trainedUnguided: generationScore(g.trainedUnguided), untrained: generationScore(g.untrained) };
+    return true;
+  }, gsig);
 
-    // ---- DiT^DH with the base head (generation metrics logged during training)
-    if (!(await stage('dit', async () => {
-      const r = await runStage2Train(cfg2, { resume: true, onMetrics: (m) => log(`\nstep ${m.step}: FD ${Object.entries(m.fd).map(([k, v]) => `${short(k)} ${v.toFixed(3)}`).join(', ')}${m.probeAccuracy != null ? `, probe accuracy ${(100 * m.probeAccuracy).toFixed(1)} %` : ''}`) });
-      return !r.interrupted;
-    }))) return interrupted();
+  // ---- samples_grid.png
+  await stage('samples', async () => {
+    const nfe = await writeSampleGrid({ ckpt: cfg2.out, stage1: stage1Dir, stats: statsFile }, path.join(work, DEMO_RUNS.samples), files.samples, { guidanceScale: flags['guidance-scale'], steps: sampleSteps, perClass: flags['per-class'], seed: flags.seed }, log);
+    log(`samples: ${nfe} network evaluations per image`);
+    return true;
+  }, `${gsig},steps=${sampleSteps},per=${flags['per-class']}`);
 
-    // ---- trained vs untrained (re-done when the guidance weight changes)
-    const gsig = `w=${flags['guidance-scale']}`;
-    await stage('evaluation', async () => {
-      const g = await evaluateFinal(cfg2, freeGuidance(flags['guidance-scale']));
-      state.results.generation = { trained: generationScore(g.trained), trainedUnguided: generationScore(g.trainedUnguided), untrained: generationScore(g.untrained) };
-      return true;
-    }, gsig);
+  // ---- metrics.json and report.html
+  let metrics: DemoMetrics | undefined;
+  await stage('report', async () => {
+    metrics = assembleMetrics({ flags, mode, planFile: pf, state, cfg1, cfg2: cfgEval, backend, dataInfo, featureName: featureSpec(arch) });
+    writeFileAtomic(files.metrics, JSON.stringify(metrics, null, 2) + '\n');
+    const html = renderReport({ metrics, images: { samples: files.samples, reconstructions: files.reconstructions }, decoderLog: readLogRecords(path.join(stage1Dir, 'log.jsonl')), ditLog: readLogRecords(path.join(cfg2.out, 'log.jsonl')) });
+    writeFileAtomic(files.report, html);
+    return true;
+  }, `${Date.now()}`); // always rewritten: it carries the timings
+  log(`\ndone in ${formatDuration((performance.now() - t0) / 1000)} (all runs: ${formatDuration(metrics!.timings.totalSec)}): ${files.samples}, ${files.reconstructions}, ${files.metrics}, ${files.report}`);
+  summarize(metrics!, log);
+  return { out, interrupted: false, metrics, files };
+}
 
-    // ---- samples_grid.png
-    await stage('samples', async () => {
-      const nfe = await writeSampleGrid(cfg2.out, path.join(work, DEMO_RUNS.samples), files.samples, { guidanceScale: flags['guidance-scale'], steps: sampleSteps, perClass: flags['per-class'], seed: flags.seed }, log);
-      log(`samples: ${nfe} network evaluations per image`);
-      return true;
-    }, `${gsig},steps=${sampleSteps},per=${flags['per-class']}`);
+/** Completed steps of a stage-2 run (0 without a checkpoint). */
+function stage2Step(dir: string): number {
+  const ckpt = latestCheckpoint(dir);
+  return ckpt ? readCheckpointState(ckpt).step : 0;
+}
 
-    // ---- metrics.json and report.html
-    let metrics: DemoMetrics | undefined;
-    await stage('report', async () => {
-      metrics = assembleMetrics({ flags, mode, planFile: pf, state, work, cfg1, cfg2, backend, dataInfo, featureName: featureSpec(arch) });
-      writeFileAtomic(files.metrics, JSON.stringify(metrics, null, 2) + '\n');
-      const html = renderReport({ metrics, images: { samples: files.samples, reconstructions: files.reconstructions }, decoderLog: readLogRecords(path.join(stage1Dir, 'log.jsonl')), ditLog: readLogRecords(path.join(cfg2.out, 'log.jsonl')) });
-      writeFileAtomic(files.report, html);
-      return true;
-    }, `${Date.now()}`); // always rewritten: it carries the timings
-    log(`\ndone in ${formatDuration((performance.now() - t0) / 1000)} (all runs: ${formatDuration(metrics!.timings.totalSec)}): ${files.samples}, ${files.reconstructions}, ${files.metrics}, ${files.report}`);
-    summarize(metrics!, log);
-    return { out, interrupted: false, metrics, files };
+/** Side of the decoder output for a stage-1 config (probing the encoder). */
+async function decoderOutputSize(cfg: ReturnType<typeof demoStage1Config>): Promise<[number, number]> {
+  const { encoder, selection } = await loadEncoder(withRes(cfg.encoder, cfg.imageSize));
+  try {
+    return decoderImageSize(cfg, probeLatent(encoder, selection).grid, encoder.patchSize);
   } finally {
-    (resolved1 as ResolvedStage1 | null)?.dispose();
+    encoder.dispose();
   }
 }
 
@@ -265,7 +275,6 @@ interface AssembleInput {
   mode: PlanFile['mode'];
   planFile: PlanFile;
   state: DemoState;
-  work: string;
   cfg1: ReturnType<typeof demoStage1Config>;
   cfg2: ReturnType<typeof demoStage2Config>;
   backend: string;

@@ -56,7 +56,10 @@ export type DemoArch = z.infer<typeof DemoArchSchema>;
 /**
  * The default mode. MobileNetV2's last 3 blocks of its stride-16, 96-channel stage at a 96-px input
  * → a 6×6×96 latent, decoded at 8 px per token → 48-px emoji (a 4×4 latent decoded at 16 px per
- * token stayed blocky within this budget; an 8×8 one made each DiT step 1.7× dearer). Time shift
+ * token stayed blocky within this budget; an 8×8 one made each DiT step 1.7× dearer). The decoder
+ * loss is L1 only (noise augmentation on): the MobileNetV2 perceptual term (`--perceptual <w>`) makes
+ * a decoder step 3.5× dearer, and at equal wall time on 2 cores it gave lower PSNR and checkerboard
+ * artefacts (at 400 steps: w_p = 0.1 PSNR 14.1 dB with artefacts; L1 only 14.9 dB). Time shift
  * s = 8 (RAEv2's published value for DINOv3-L) instead of sqrt(N·C / 4096) = 0.9: the v-space loss
  * weighs small t by up to 1/t², so a small shift spends a short run on easy low-noise steps, while
  * the class structure is decided at high noise. Measured on the quick data (4×4 latent, 400 steps):
@@ -70,24 +73,19 @@ export const DEFAULT_ARCH: DemoArch = {
   features: 'mobilenetv2-nsfwjs[stage=13-15]',
   maxPerClass: null,
   heldOut: 0.1,
-  decoder: { preset: 'tiny', overrides: { patch_size: 8 }, batch: 16, lr: 1e-3, perceptual: 1 },
+  decoder: { preset: 'tiny', overrides: { patch_size: 8 }, batch: 16, lr: 1e-3, perceptual: 0 },
   dit: { hiddenSize: [96, 128], depth: [6, 1], numHeads: [4, 4], baseDepth: 3, numTimeTokens: 2, numCondTokens: 2, batch: 32, lr: 1e-3, warmupSteps: 50, ema: 0.999, shift: 8 },
   metrics: { count: 256, steps: 12, evals: 3 },
   minSteps: { decoder: 100, dit: 200 },
-  decoderShare: 0.4,
+  decoderShare: 0.35,
 };
 
-/**
- * `--quick`: 60 images per class at 64-px encoder input (a 4×4×96 latent, 32-px emoji), an L1-only
- * decoder (the perceptual network's backward pass is most of a decoder step), a shallower DiT,
- * fewer and cheaper evaluations.
- */
+/** `--quick`: 60 images per class at 64-px encoder input (a 4×4×96 latent, 32-px emoji), a shallower DiT, fewer and cheaper evaluations. */
 export const QUICK_ARCH: DemoArch = {
   ...DEFAULT_ARCH,
   encoderRes: 64,
   maxPerClass: 60,
   heldOut: 0.15,
-  decoder: { ...DEFAULT_ARCH.decoder, perceptual: 0 },
   dit: { ...DEFAULT_ARCH.dit, depth: [4, 1], baseDepth: 2, warmupSteps: 20 },
   metrics: { count: 128, steps: 8, evals: 2 },
   minSteps: { decoder: 100, dit: 200 },
@@ -125,6 +123,8 @@ export interface PlanInput {
   sampleSteps: number;
   gan: boolean;
   kSweep: boolean;
+  /** Decoder and DiT train at the same time (one core each). */
+  parallel: boolean;
   /** Fixed step counts (flags) that override the plan. */
   decoderSteps?: number;
   ditSteps?: number;
@@ -133,6 +133,7 @@ export interface PlanInput {
 export const PlanSchema = z
   .object({
     budgetSec: z.number().positive(),
+    parallel: z.boolean(),
     decoderSteps: z.number().int().positive(),
     ditSteps: z.number().int().positive(),
     /** DiT steps between generation-metric evaluations. */
@@ -140,8 +141,11 @@ export const PlanSchema = z
     metricCount: z.number().int().positive(),
     /** Estimated seconds per stage (in run order) and in total. */
     estimates: z.record(z.string(), z.number().nonnegative()),
+    /** Estimated seconds of the decoder run and of the DiT run (parts of `train`). */
+    decoderSec: z.number().nonnegative(),
+    ditSec: z.number().nonnegative(),
     totalSec: z.number().nonnegative(),
-    /** True when the fixed work alone exceeds the budget (minimum step counts used). */
+    /** True when the step counts fell below the minimum (raised to it: the run takes longer than the budget). */
     overBudget: z.boolean(),
   })
   .strict();
@@ -158,53 +162,72 @@ export function emaForSteps(steps: number): number {
 /** Start-up work not measured by the costs (loading networks, decoding PNGs), in seconds. */
 export const SETUP_SEC = 15;
 
-/** Plan step counts so the whole run fits `budgetSec` (pure: same inputs, same plan). */
+/**
+ * Plan step counts so the whole run fits `budgetSec` (pure: same inputs, same plan). The work that
+ * does not depend on the step counts is estimated first; the rest is the training window. In
+ * parallel the decoder and the DiT each have the whole window (one core each); in sequence they
+ * share it (`decoderShare`). A K sweep trains two more decoders (K = 1, 2) after the main one.
+ */
 export function planDemo(p: PlanInput): Plan {
   const { arch, costs: c } = p;
   const all = p.trainImages + p.heldOutImages;
   const metricCount = Math.max(2, Math.min(arch.metrics.count, Math.max(p.heldOutImages, 2 * p.numClasses)));
-  const evalSec = metricCount * (arch.metrics.steps * c.ditForwardPerSample + c.decodePerImage + c.featuresPerImage);
+  // during training the metrics are in the latent space; the final ones also decode and featurise
+  const latentEvalSec = metricCount * arch.metrics.steps * c.ditForwardPerSample;
+  const fullEvalSec = latentEvalSec + metricCount * (c.decodePerImage + c.featuresPerImage);
   const sweepDecoders = p.kSweep ? 2 : 0;
-  const fixed: Record<string, number> = {
+  const decStep = p.gan && c.decoderGanStep ? (c.decoderStep + c.decoderGanStep) / 2 : c.decoderStep; // GAN in the second half
+  const fixed = {
     setup: SETUP_SEC,
-    latents: p.trainImages * c.encodePerImage, // stage-1 latent cache
+    stats: p.trainImages * c.encodePerImage,
     decoderEval: p.heldOutImages * (c.encodePerImage + c.decodePerImage + 2 * c.featuresPerImage) * (1 + sweepDecoders),
-    ditData: all * (c.encodePerImage + c.featuresPerImage), // stage-2 latent and feature caches
-    // evaluations during training + the untrained and the unguided trained model
-    evaluation: (arch.metrics.evals + 2) * evalSec,
+    // untrained, trained (free guidance) and trained (unguided), plus the real images' features
+    evaluation: 3 * fullEvalSec + all * c.featuresPerImage,
     samples: p.numClasses * p.samplesPerClass * (p.sampleSteps * c.ditForwardPerSample + c.decodePerImage) + 2,
-    sweepLatents: sweepDecoders * p.trainImages * c.encodePerImage,
   };
-  const fixedSec = Object.values(fixed).reduce((a, b) => a + b, 0);
+  const decoderFixed = p.trainImages * c.encodePerImage; // the decoder run's latent cache
+  const ditFixed = all * c.encodePerImage + arch.metrics.evals * latentEvalSec; // latent caches, evaluations
+  const sweepFixed = sweepDecoders * p.trainImages * c.encodePerImage;
   // 5 % for what the costs miss (checkpoints, logging, garbage collection)
-  const trainable = p.budgetSec * 0.95 - fixedSec;
-  // the GAN term runs in the second half of decoder training
-  const decStep = p.gan && c.decoderGanStep ? (c.decoderStep + c.decoderGanStep) / 2 : c.decoderStep;
+  const window = p.budgetSec * 0.95 - Object.values(fixed).reduce((a, b) => a + b, 0) - sweepFixed;
   const decoders = 1 + sweepDecoders;
-  let decoderSteps = p.decoderSteps ?? Math.floor((Math.max(0, trainable) * arch.decoderShare) / (decoders * decStep));
-  let ditSteps = p.ditSteps ?? Math.floor((Math.max(0, trainable) * (1 - arch.decoderShare)) / c.ditStep);
-  const overBudget = p.decoderSteps == null && p.ditSteps == null && (decoderSteps < arch.minSteps.decoder || ditSteps < arch.minSteps.dit);
-  decoderSteps = Math.max(p.decoderSteps ?? arch.minSteps.decoder, decoderSteps);
-  ditSteps = Math.max(p.ditSteps ?? arch.minSteps.dit, ditSteps);
+  let decoderSteps: number, ditSteps: number;
+  if (p.parallel) {
+    // the K sweep's decoders train after the main run, in the DiT's time if it is shorter
+    decoderSteps = Math.floor((window - decoderFixed) / (decoders * decStep));
+    ditSteps = Math.floor((window - ditFixed) / c.ditStep);
+  } else {
+    const rest = window - decoderFixed - ditFixed;
+    decoderSteps = Math.floor((rest * arch.decoderShare) / (decoders * decStep));
+    ditSteps = Math.floor((rest * (1 - arch.decoderShare)) / c.ditStep);
+  }
+  decoderSteps = p.decoderSteps ?? decoderSteps;
+  ditSteps = p.ditSteps ?? ditSteps;
+  const overBudget = decoderSteps < arch.minSteps.decoder || ditSteps < arch.minSteps.dit;
+  decoderSteps = Math.max(arch.minSteps.decoder, decoderSteps);
+  ditSteps = Math.max(arch.minSteps.dit, ditSteps);
+  const decoderSec = decoderFixed + decoderSteps * decStep;
+  const ditSec = ditFixed + ditSteps * c.ditStep;
+  const sweepSec = sweepFixed + sweepDecoders * decoderSteps * decStep;
   const estimates: Record<string, number> = {
     setup: fixed.setup,
-    decoder: fixed.latents + decoderSteps * decStep,
-    ...(p.kSweep ? { kSweep: fixed.sweepLatents + sweepDecoders * decoderSteps * decStep } : {}),
+    stats: fixed.stats,
+    train: p.parallel ? Math.max(decoderSec, ditSec) : decoderSec + ditSec,
+    ...(p.kSweep ? { kSweep: p.parallel ? Math.max(0, decoderSec + sweepSec - ditSec) : sweepSec } : {}),
     decoderEval: fixed.decoderEval,
-    dit: fixed.ditData + ditSteps * c.ditStep + arch.metrics.evals * evalSec,
-    evaluation: 2 * evalSec,
+    evaluation: fixed.evaluation,
     samples: fixed.samples,
   };
   const totalSec = Object.values(estimates).reduce((a, b) => a + b, 0);
-  return { budgetSec: p.budgetSec, decoderSteps, ditSteps, metricEvery: Math.max(1, Math.ceil(ditSteps / arch.metrics.evals)), metricCount, estimates, totalSec, overBudget };
+  return { budgetSec: p.budgetSec, parallel: p.parallel, decoderSteps, ditSteps, metricEvery: Math.max(1, Math.ceil(ditSteps / arch.metrics.evals)), metricCount, estimates, decoderSec, ditSec, totalSec, overBudget };
 }
 
 /** A plan as a few lines for the console. */
 export function formatPlan(plan: Plan, arch: DemoArch): string {
   const rows = Object.entries(plan.estimates).map(([k, v]) => `  ${k.padEnd(12)} ≈ ${formatDuration(v)}`);
   return [
-    `plan for a ${formatDuration(plan.budgetSec)} budget: decoder ${plan.decoderSteps} steps × ${arch.decoder.batch}, DiT ${plan.ditSteps} steps × ${arch.dit.batch}, generation metrics every ${plan.metricEvery} steps on ${plan.metricCount} samples`,
+    `plan for a ${formatDuration(plan.budgetSec)} budget: decoder ${plan.decoderSteps} steps × ${arch.decoder.batch} (≈ ${formatDuration(plan.decoderSec)}) ${plan.parallel ? 'in parallel with' : 'then'} DiT ${plan.ditSteps} steps × ${arch.dit.batch} (≈ ${formatDuration(plan.ditSec)}); generation metrics every ${plan.metricEvery} steps on ${plan.metricCount} samples`,
     ...rows,
-    `  total        ≈ ${formatDuration(plan.totalSec)}${plan.overBudget ? '  (over budget: the fixed work alone does not fit; minimum step counts used)' : ''}`,
+    `  total        ≈ ${formatDuration(plan.totalSec)}${plan.overBudget ? '  (over budget on this machine: minimum step counts used)' : ''}`,
   ].join('\n');
 }
