@@ -1,9 +1,10 @@
 /**
  * Demo step 1 on its own: the multi-layer latent of the frozen encoder and its statistics.
- * Every demo emoji (64 px, class = category) goes through MobileNetV2 (nsfwjs, offline); the last 3
- * blocks of its 96-channel stage each pass a LayerNorm without affine and are averaged into one
- * 4×4×96 token latent. Per-position, per-channel mean and variance (Welford, noise-free) are written
- * to <out>/stats.safetensors — the standardisation of SPEC §1.2.
+ * Every demo emoji (class = category) is loaded at 48 px (the decoder's output size) and goes through
+ * MobileNetV2 (nsfwjs, offline) at a 96-px input; the last 3 blocks of its 96-channel stage each pass
+ * a LayerNorm without affine and are averaged into one 6×6×96 token latent. Per-position,
+ * per-channel mean and variance (Welford, noise-free) are written to <out>/stats.safetensors — the
+ * standardisation of SPEC §1.2.
  *
  *   node --conditions=@raev2/source --import tsx examples/01-latent-stats.ts [--out outputs/steps]
  */
@@ -18,8 +19,8 @@ await initRuntime();
 const data = writeDemoManifest(flags.out); // <out>/emoji.jsonl
 console.log(`${data.total} emoji, ${data.classes.length} categories: ${data.classes.map((c) => `${c.name} (${c.count})`).join(', ')}`);
 
-const { encoder, selection } = await loadEncoder('mobilenetv2-nsfwjs[layers=last3,res=64]');
-const images = await ImageStore.load(openDataSource(data.source), encoder.imageSize);
+const { encoder, selection } = await loadEncoder('mobilenetv2-nsfwjs[layers=last3,res=96]');
+const images = await ImageStore.load(openDataSource(data.source), [48, 48]);
 const bar = progress({ label: 'latent statistics', total: images.count, unit: 'img' });
 const stats = latentStatsOf(encoder, selection, images, 32, (n) => bar.update(n));
 bar.finish();

@@ -1,35 +1,37 @@
 /**
  * Demo step 2 on its own: train the RAE pixel decoder on the frozen MobileNetV2's multi-layer latent
- * (noise augmentation τ = 0.8, L1 + MobileNetV2 perceptual loss, no GAN, AdamW + cosine, EMA), then
- * score it on held-out emoji (PSNR, SSIM, rFD). The run folder <out>/stage1 also receives the latent
- * statistics (noise-free, over the training images) that stage 2 standardises with. Re-running
- * resumes from the last checkpoint; Ctrl-C checkpoints.
+ * (6×6×96 tokens, 8 px per token → 48-px emoji; noise augmentation τ = 0.8; L1 loss, or L1 +
+ * MobileNetV2 perceptual with --perceptual <w>; no GAN; AdamW + cosine; EMA), then score it on
+ * held-out emoji (PSNR, SSIM, rFD). The run folder <out>/stage1 also receives the latent statistics
+ * (noise-free, over the training images) that stage 2 standardises with. Re-running resumes from the
+ * last checkpoint; Ctrl-C checkpoints.
  *
- *   node --conditions=@raev2/source --import tsx examples/02-train-decoder.ts [--out outputs/steps] [--steps 300]
+ *   node --conditions=@raev2/source --import tsx examples/02-train-decoder.ts [--out outputs/steps] [--steps 2000] [--perceptual 0.1]
  */
 import * as path from 'node:path';
 import { z } from 'zod';
 import { initRuntime, parseFlags, parseStage1Config } from '@raev2/core';
 import { emaForSteps, runStage1Eval, runStage1Train, writeDemoManifest } from '@raev2/encoders';
 
-const flags = parseFlags(process.argv.slice(2), { out: { type: 'string' }, steps: { type: 'string' } },
-  z.object({ out: z.string().default('outputs/steps'), steps: z.coerce.number().int().positive().default(300) }), '02-train-decoder');
+const flags = parseFlags(process.argv.slice(2), { out: { type: 'string' }, steps: { type: 'string' }, perceptual: { type: 'string' } },
+  z.object({ out: z.string().default('outputs/steps'), steps: z.coerce.number().int().positive().default(2000), perceptual: z.coerce.number().min(0).default(0) }), '02-train-decoder');
 await initRuntime();
 
 const data = writeDemoManifest(flags.out);
 const config = parseStage1Config({
   encoder: 'mobilenetv2-nsfwjs[layers=last3]', // last 3 blocks of the stride-16, 96-channel stage
-  imageSize: 64,
+  imageSize: 96, // encoder input → a 6×6 latent grid
   data: data.source,
   heldOut: 0.1,
-  decoder: { preset: 'tiny' },
+  decoder: { preset: 'tiny', overrides: { patch_size: 8 } }, // 6 × 8 = 48-px output
   batchSize: 16,
   steps: flags.steps,
-  lr: 4e-4,
-  finalLr: 4e-5,
+  lr: 1e-3,
+  finalLr: 1e-4,
+  warmupEpochs: 0.5,
   ema: emaForSteps(flags.steps),
   noiseTau: 0.8,
-  perceptual: { weight: 1, net: 'mobilenetv2' },
+  perceptual: { weight: flags.perceptual, net: flags.perceptual > 0 ? 'mobilenetv2' : 'none' },
   gan: { enabled: false },
   out: path.join(flags.out, 'stage1'),
   sampleEvery: 100,

@@ -81,7 +81,7 @@ test('demo --quick: Ctrl-C, resume, files, metrics.json, trained beats untrained
   const again = demo();
   assert.equal(again.status, 0, again.stderr.slice(-2000));
   const after = readState(path.join(out, 'work'));
-  for (const s of ['decoder', 'dit', 'evaluation', 'samples']) assert.equal(after.stages[s].seconds, before.stages[s].seconds, `stage ${s} ran again`);
+  for (const s of ['stats', 'train', 'decoderEval', 'evaluation', 'samples']) assert.equal(after.stages[s].seconds, before.stages[s].seconds, `stage ${s} ran again`);
 });
 
 test('report.html renders offline in headless Chromium with its images and plots', async (t) => {

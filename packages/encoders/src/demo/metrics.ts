@@ -86,10 +86,15 @@ export function generationScore(m: GenerationMetrics): GenerationScore {
   return s;
 }
 
-/** FD curve over DiT training: the untrained model at step 0, then every logged evaluation. */
-export function fdCurve(untrained: GenerationMetrics, records: readonly MetricsRecord[]): DemoMetrics['generation']['overTraining'] {
+/**
+ * FD curve over DiT training: the untrained model at step 0, every evaluation logged during training
+ * (latent space), and the final trained model at `finalStep` (all spaces; it replaces a logged record
+ * of that step).
+ */
+export function fdCurve(untrained: GenerationMetrics, records: readonly MetricsRecord[], final: GenerationMetrics, finalStep: number): DemoMetrics['generation']['overTraining'] {
   const point = (step: number, m: GenerationMetrics) => ({ step, fd: m.fd, ...(m.fdr != null ? { fdr: m.fdr } : {}), ...(m.probeAccuracy != null ? { probeAccuracy: m.probeAccuracy } : {}) });
-  return [point(0, untrained), ...[...records].sort((a, b) => a.step - b.step).map((r) => point(r.step, r))];
+  const logged = [...records].filter((r) => r.step > 0 && r.step < finalStep).sort((a, b) => a.step - b.step);
+  return [point(0, untrained), ...logged.map((r) => point(r.step, r)), point(finalStep, final)];
 }
 
 /** Rename feature-space keys (e.g. a long encoder spec → `mobilenetv2`). */

@@ -83,7 +83,7 @@ export async function runDemo(flags: DemoFlags, log: (s: string) => void = (s) =
   const sampleSteps = flags['sample-steps'] ?? (flags.quick ? 25 : 50);
 
   const save = () => writeState(work, state);
-  const isDone = (s: StageName, sig = '') => state.stages[s]?.done === true && (state.stages[s] as { sig?: string }).sig === (sig || undefined);
+  const isDone = (s: StageName, sig = '') => state.stages[s]?.done === true && state.stages[s].sig === (sig || undefined);
   let planFile: PlanFile | null = prior;
   const estimate = (s: StageName) => planFile?.plan.estimates[s] ?? 0;
   /** Run one stage, adding its wall time to the state; `fn` returns false when interrupted. */
@@ -100,7 +100,7 @@ export async function runDemo(flags: DemoFlags, log: (s: string) => void = (s) =
       const rec = state.stages[s] ?? { seconds: 0, done: false };
       rec.seconds += (performance.now() - start) / 1000;
       rec.done = ok;
-      if (sig) (rec as { sig?: string }).sig = sig;
+      if (sig) rec.sig = sig;
       state.stages[s] = rec;
       save();
     }
@@ -303,7 +303,7 @@ function assembleMetrics(a: AssembleInput): DemoMetrics {
     data: { source: `emoji-datasource-google ${packageVersion('../../../../node_modules/emoji-datasource-google/package.json')} (64-px PNGs)`, classes: a.dataInfo.classes, dropped: a.dataInfo.dropped, trainImages: a.dataInfo.train, heldOutImages: a.dataInfo.heldOut, skinTones: a.dataInfo.skinTones },
     latent: { encoder: s1.config.encoder, layers: s1.selection.layers, grid: s1.grid, channels: s1.channels, imageSize: s1.imageSize[0], encoderRes: s1.config.imageSize ?? s1.imageSize[0], statsImages: s1.trainImages },
     decoder: { steps: s1.steps, heldOut: res.decoder, ...(res.kSweep ? { kSweep: res.kSweep } : {}) },
-    generation: { ditSteps: step, parameters: ditParams, shift: run.resolved.shift, trained: rn(gen.trained), trainedUnguided: rn(gen.trainedUnguided), untrained: rn(gen.untrained), overTraining: fdCurve(rn(gen.untrained), records) },
+    generation: { ditSteps: step, parameters: ditParams, shift: run.resolved.shift, trained: rn(gen.trained), trainedUnguided: rn(gen.trainedUnguided), untrained: rn(gen.untrained), overTraining: fdCurve(rn(gen.untrained), records, rn(gen.trained), step) },
     timings: { stages, totalSec: Object.values(stages).reduce((x, y) => x + y, 0), budgetSec: pf.plan.budgetSec, plannedSec: pf.plan.totalSec },
     config: { flags: a.flags, arch: pf.arch, plan: pf.plan, costs: pf.costs, stage1: a.cfg1, stage2: a.cfg2 },
     versions: { raev2: packageVersion('../../package.json'), node: process.version, tfjs: tf.version.tfjs, backend: a.backend, threads: wasmThreadsInUse(), platform: `${process.platform}-${process.arch}`, cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}` },

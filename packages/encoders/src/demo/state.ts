@@ -40,7 +40,8 @@ const SweepScore = z.object({ k: z.number().int(), layers: z.array(z.number().in
 export const StateSchema = z
   .object({
     format: z.literal('raev2-demo-state'),
-    stages: z.record(z.string(), z.object({ seconds: z.number().nonnegative(), done: z.boolean() })),
+    /** Wall seconds (summed over runs), completion, and what a finished stage was made for (flags it depends on). */
+    stages: z.record(z.string(), z.object({ seconds: z.number().nonnegative(), done: z.boolean(), sig: z.string().optional() }).strict()),
     results: z
       .object({
         decoder: ReconstructionScoreSchema.optional(),

@@ -81,7 +81,7 @@ export async function trainDiT(cfg: Stage2Config, imageSize: [number, number], o
 export interface DecoderRun {
   /** Exit code: 0 done, 130 interrupted, other: failed (see the log). */
   done: Promise<number>;
-  /** Forward Ctrl-C (the child checkpoints and exits 130). */
+  /** Forward Ctrl-C once (the child checkpoints and exits 130). */
   interrupt(): void;
   log: string;
 }
@@ -106,7 +106,13 @@ export function startDecoderProcess(cfg: Stage1Config, work: string): DecoderRun
       resolve(code ?? (signal === 'SIGINT' ? 130 : 1));
     });
   });
-  return { done, interrupt: () => child.exitCode == null && child.kill('SIGINT'), log };
+  let sent = false; // a second SIGINT would make the child exit without its checkpoint
+  const interrupt = () => {
+    if (sent || child.exitCode != null) return;
+    sent = true;
+    child.kill('SIGINT');
+  };
+  return { done, interrupt, log };
 }
 
 /** Train the decoder (stage-1 run of `cfg1`) and the DiT, concurrently when `parallel`; false when interrupted. */
