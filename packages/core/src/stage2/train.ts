@@ -52,6 +52,8 @@ export interface Stage2RunOptions {
   recache?: boolean;
   onLog?: (r: LogRecord) => void;
   onMetrics?: (r: MetricsRecord) => void;
+  /** Called once the model is built, before training: what is about to run. */
+  onStart?: (info: { resolved: Resolved; parameters: number; totalSteps: number; stepsPerEpoch: number; trainImages: number; heldOutImages: number }) => void;
 }
 
 export interface Stage2Result {
@@ -169,6 +171,7 @@ export async function trainStage2(cfg: Stage2Config, parts: Stage2Parts, grid: [
     const params = model.namedParameters().filter(([, v]) => v.trainable);
     const sampler = new EpochSampler(parts.data.train.size, cfg.batchSize);
     const totalSteps = cfg.steps ?? Math.max(1, Math.round(cfg.epochs * sampler.stepsPerEpoch));
+    opts.onStart?.({ resolved, parameters: model.numParameters(), totalSteps, stepsPerEpoch: sampler.stepsPerEpoch, trainImages: parts.data.train.size, heldOutImages: parts.data.heldOut?.size ?? 0 });
     const s = cfg.schedule;
     const schedule = parseSchedule(s.kind === 'constant' ? { kind: 'constant', lr: cfg.optimizer.lr, warmupSteps: s.warmupSteps } : { kind: s.kind, lr: cfg.optimizer.lr, warmupSteps: Math.min(s.warmupSteps, totalSteps), totalSteps, finalLr: s.finalLr }, 'stage-2 lr schedule');
     const numClasses = resolved.classes.length;

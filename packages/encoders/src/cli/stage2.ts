@@ -28,10 +28,12 @@ import {
   type Command,
   type Encoder,
   type LatentStats,
+  type LayerSelection,
   type MetricsRecord,
   type Stage2Config,
   type Stage2Parts,
   type Stage2Result,
+  type Stage2RunOptions,
   type Tensor,
 } from '@raev2/core';
 import { formatEncoderSpec, loadEncoder, parseEncoderSpec } from '../spec.js';
@@ -54,7 +56,7 @@ export async function resolveStage2(cfg: Stage2Config): Promise<ResolvedStage2> 
   const dispose = () => owned.reverse().forEach((o) => o.dispose());
   try {
     const data = stage2Data(cfg);
-    let encoder: Encoder, selection, imageSize: [number, number], encoderSpec: string;
+    let encoder: Encoder, selection: LayerSelection, imageSize: [number, number], encoderSpec: string;
     let decode: Stage2Parts['decode'] = null;
     let stats: LatentStats;
     let grid: [number, number], channels: number;
@@ -109,7 +111,7 @@ function canonicalSpec(spec: string): string {
 }
 
 /** Train from a validated config; `resume` as runTraining. */
-export async function runStage2Train(cfg: Stage2Config, opts: { resume?: boolean | string; handleSignals?: boolean; recache?: boolean; onMetrics?: (r: MetricsRecord) => void } = {}): Promise<Stage2Result> {
+export async function runStage2Train(cfg: Stage2Config, opts: Stage2RunOptions = {}): Promise<Stage2Result> {
   if (typeof opts.resume === 'string') readCheckpointState(opts.resume); // a bad checkpoint path fails here, before any work
   const r = await resolveStage2(cfg);
   try {
@@ -258,7 +260,13 @@ export const stage2TrainCommand: Command = {
   async run(argv) {
     const { config, resume, recache } = parseStage2TrainArgs(argv);
     await initRuntime();
-    const r = await runStage2Train(config, { resume, recache, onMetrics: (m) => process.stderr.write(`\n${formatMetrics(m)}\n`) });
+    const r = await runStage2Train(config, {
+      resume,
+      recache,
+      onStart: (i) => process.stderr.write(`stage 2: latent ${i.resolved.grid.join('×')}×${i.resolved.channels}, shift ${i.resolved.shift.toFixed(3)}, ${i.resolved.classes.length} classes, ${i.trainImages} training / ${i.heldOutImages} held-out images; ` +
+        `DiT ${i.resolved.dit.arch} ${(i.parameters / 1e6).toFixed(2)}M parameters; ${i.totalSteps} steps (${(i.totalSteps / i.stepsPerEpoch).toFixed(1)} epochs)\n`),
+      onMetrics: (m) => process.stderr.write(`\n${formatMetrics(m)}\n`),
+    });
     if (r.interrupted) {
       process.stderr.write(`stopped at step ${r.step}/${r.totalSteps}; run the same command again to resume\n`);
       process.exitCode = 130;

@@ -115,7 +115,7 @@ ${inlineImage('samples', 'generated emoji, one row per category', r.images.sampl
 ${inlineImage('reconstructions', 'originals above reconstructions', r.images.reconstructions)}
 
 <h2>Training curves</h2>
-<p class="note">The decoder and the DiT train at the same time${m.config.plan && (m.config.plan as { parallel?: boolean }).parallel ? ' (one process per core)' : ''}. During DiT training the generation metrics are computed in the latent space (the decoder is still training); the MobileNetV2 FD is measured for the untrained and the final model.</p>
+<p class="note">${(m.config.plan as { parallel?: boolean } | undefined)?.parallel ? 'The decoder and the DiT train at the same time, one process per core.' : 'The decoder trains first, then the DiT.'} During DiT training the generation metrics are computed in the latent space (the decoder is still training); the MobileNetV2 FD is measured for the untrained and the final model.</p>
 <div class="plots">${plots(r).join('\n')}</div>
 
 <h2>Data</h2>
