@@ -11,18 +11,26 @@ import { z } from 'zod';
 import { initRuntime, parseFlags, readStage2Checkpoint, type GenerationMetrics } from '@raev2/core';
 import { evaluateFinal, freeGuidance, runSample, SampleFlagsSchema } from '@raev2/encoders';
 
-const flags = parseFlags(process.argv.slice(2), { out: { type: 'string' }, scale: { type: 'string' } },
-  z.object({ out: z.string().default('outputs/steps'), scale: z.coerce.number().min(0).default(1.78) }), '04-sample');
-await initRuntime();
+async function main(): Promise<void> {
+  const flags = parseFlags(process.argv.slice(2), { out: { type: 'string' }, scale: { type: 'string' } },
+    z.object({ out: z.string().default('outputs/steps'), scale: z.coerce.number().min(0).default(1.78) }), '04-sample');
+  await initRuntime();
 
-const stage2 = path.join(flags.out, 'stage2');
-const sampled = await runSample(SampleFlagsSchema.parse({ ckpt: stage2, out: path.join(flags.out, 'samples'), guidance: 'free', scale: flags.scale, interval: '0.1,1', steps: 50, 'per-class': 8 }));
-console.log(`samples: ${sampled.grid} (${sampled.nfePerImage} network evaluations per image)`);
+  const stage2 = path.join(flags.out, 'stage2');
+  const sampled = await runSample(SampleFlagsSchema.parse({ ckpt: stage2, out: path.join(flags.out, 'samples'), guidance: 'free', scale: flags.scale, interval: '0.1,1', steps: 50, 'per-class': 8 }));
+  console.log(`samples: ${sampled.grid} (${sampled.nfePerImage} network evaluations per image)`);
 
-const { config } = readStage2Checkpoint(stage2).run;
-const scores = await evaluateFinal(config, freeGuidance(flags.scale));
-const line = (name: string, m: GenerationMetrics) =>
-  `${name.padEnd(18)} ${Object.entries(m.fd).map(([k, v]) => `FD[${k.split('[')[0]}] ${v.toFixed(3)}`).join('  ')}  FD_r ${m.fdr?.toFixed(2)}  probe ${(100 * (m.probeAccuracy ?? 0)).toFixed(1)} %`;
-console.log(line('untrained DiT', scores.untrained));
-console.log(line('trained, unguided', scores.trainedUnguided));
-console.log(line(`trained, free(${flags.scale})`, scores.trained));
+  const { config } = readStage2Checkpoint(stage2).run;
+  const scores = await evaluateFinal(config, freeGuidance(flags.scale));
+  const line = (name: string, m: GenerationMetrics) =>
+    `${name.padEnd(18)} ${Object.entries(m.fd).map(([k, v]) => `FD[${k.split('[')[0]}] ${v.toFixed(3)}`).join('  ')}  FD_r ${m.fdr?.toFixed(2)}  probe ${(100 * (m.probeAccuracy ?? 0)).toFixed(1)} %`;
+  console.log(line('untrained DiT', scores.untrained));
+  console.log(line('trained, unguided', scores.trainedUnguided));
+  console.log(line(`trained, free(${flags.scale})`, scores.trained));
+}
+
+// errors end the script with their message (not a stack through the wasm module)
+main().catch((e: Error) => {
+  console.error(`04-sample: ${e.message}`);
+  process.exit(1);
+});

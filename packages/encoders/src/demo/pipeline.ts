@@ -1,7 +1,7 @@
 /**
  * `npm run demo`: class-conditional emoji generation end to end, offline, as a sequence of stages
- *   setup (data, budget plan) → latent statistics → decoder ∥ DiT^DH (one core each; in sequence on
- *   one core) → [K sweep] → decoder eval → evaluation (trained vs untrained) → samples → report
+ *   setup (data, budget plan) → latent statistics → decoder [+ K sweep] ∥ DiT^DH (one core each; in
+ *   sequence on one core) → decoder eval → evaluation (trained vs untrained) → samples → report
  * Each stage records its wall time and completion in `work/state.json`; a re-run skips complete
  * stages and resumes an interrupted training stage from its last checkpoint (Ctrl-C checkpoints).
  */
@@ -28,7 +28,7 @@ import {
   type MetricsRecord,
 } from '@raev2/core';
 import { loadEncoder } from '../spec.js';
-import { readStage1Summary, resolveStage1, runStage1Eval, runStage1Train, withRes } from '../cli/stage1.js';
+import { readStage1Summary, resolveStage1, runStage1Eval, withRes } from '../cli/stage1.js';
 import type { DemoFlags } from './flags.js';
 import { writeDemoManifest, type DemoData } from './data.js';
 import { DEFAULT_ARCH, QUICK_ARCH, formatPlan, planDemo, type DemoArch, type Plan } from './plan.js';
@@ -49,7 +49,7 @@ export interface DemoResult {
   files: Record<'samples' | 'reconstructions' | 'metrics' | 'report', string>;
 }
 
-const STAGES = ['setup', 'stats', 'train', 'kSweep', 'decoderEval', 'evaluation', 'samples', 'report'] as const;
+const STAGES = ['setup', 'stats', 'train', 'decoderEval', 'evaluation', 'samples', 'report'] as const;
 type StageName = (typeof STAGES)[number];
 
 /** The flags that shape the trained models: a re-run with other values must start over. */
@@ -158,24 +158,13 @@ export async function runDemo(flags: DemoFlags, log: (s: string) => void = (s) =
     return true;
   });
 
-  // ---- decoder and DiT^DH (with the base head), at the same time on two cores
+  // ---- decoder(s) and DiT^DH (with the base head), at the same time on two cores
   const imageSize = await decoderOutputSize(cfg1);
-  const decoderDone = () => fs.existsSync(path.join(stage1Dir, STAGE1_FILES.summary));
+  const sweepKs = flags['k-sweep'] ? [1, 2] : [];
+  const sweepCfgs = sweepKs.map((k) => demoStage1Config(ci, { encoder: arch.encoder.replace(/last\d+/, `last${k}`), dir: DEMO_RUNS.sweep(k) }));
   const ditDone = () => stage2Step(cfg2.out) >= pf.plan.ditSteps;
   const onMetrics = (m: MetricsRecord) => log(`\nDiT step ${m.step}: FD ${Object.entries(m.fd).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}${m.probeAccuracy != null ? `, probe accuracy ${(100 * m.probeAccuracy).toFixed(1)} %` : ''}`);
-  if (!(await stage('train', () => trainBoth({ cfg1, cfg2, imageSize, work, parallel: pf.plan.parallel, decoderDone, ditDone, log, onMetrics })))) return interrupted();
-
-  // ---- optional K sweep: the same decoder recipe on the last 1 and 2 blocks
-  const sweepKs = flags['k-sweep'] ? [1, 2] : [];
-  if (sweepKs.length && !(await stage('kSweep', async () => {
-    for (const k of sweepKs) {
-      const c = demoStage1Config(ci, { encoder: arch.encoder.replace(/last\d+/, `last${k}`), dir: DEMO_RUNS.sweep(k) });
-      if (fs.existsSync(path.join(c.out, STAGE1_FILES.summary))) continue;
-      const r = await runStage1Train(c, { resume: true });
-      if (r.interrupted) return false;
-    }
-    return true;
-  }))) return interrupted();
+  if (!(await stage('train', () => trainBoth({ decoders: [cfg1, ...sweepCfgs], cfg2, imageSize, work, parallel: pf.plan.parallel, ditDone, log, onMetrics })))) return interrupted();
 
   // ---- decoder evaluation on held-out images: PSNR, SSIM, rFD (+ the K sweep), reconstructions.png
   await stage('decoderEval', async () => {

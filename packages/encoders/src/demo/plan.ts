@@ -159,6 +159,9 @@ export function emaForSteps(steps: number): number {
   return Math.min(0.9978, Math.max(0.9, 1 - 5 / steps));
 }
 
+/** Assumed slowdown of each of two processes training side by side (shared caches and memory bandwidth). */
+export const PARALLEL_SLOWDOWN = 1.1;
+
 /** Start-up work not measured by the costs (loading networks, decoding PNGs), in seconds. */
 export const SETUP_SEC = 15;
 
@@ -166,7 +169,8 @@ export const SETUP_SEC = 15;
  * Plan step counts so the whole run fits `budgetSec` (pure: same inputs, same plan). The work that
  * does not depend on the step counts is estimated first; the rest is the training window. In
  * parallel the decoder and the DiT each have the whole window (one core each); in sequence they
- * share it (`decoderShare`). A K sweep trains two more decoders (K = 1, 2) after the main one.
+ * share it (`decoderShare`). A K sweep trains two more decoders (K = 1, 2) after the main one, with
+ * the same step count (so the PSNR-per-K comparison is fair).
  */
 export function planDemo(p: PlanInput): Plan {
   const { arch, costs: c } = p;
@@ -193,9 +197,10 @@ export function planDemo(p: PlanInput): Plan {
   const decoders = 1 + sweepDecoders;
   let decoderSteps: number, ditSteps: number;
   if (p.parallel) {
-    // the K sweep's decoders train after the main run, in the DiT's time if it is shorter
-    decoderSteps = Math.floor((window - decoderFixed) / (decoders * decStep));
-    ditSteps = Math.floor((window - ditFixed) / c.ditStep);
+    // the K sweep's decoders train after the main one in the same process, beside the DiT; two busy
+    // cores share caches and memory bandwidth, so each step is assumed PARALLEL_SLOWDOWN× slower
+    decoderSteps = Math.floor((window - decoderFixed) / (decoders * decStep * PARALLEL_SLOWDOWN));
+    ditSteps = Math.floor((window - ditFixed) / (c.ditStep * PARALLEL_SLOWDOWN));
   } else {
     const rest = window - decoderFixed - ditFixed;
     decoderSteps = Math.floor((rest * arch.decoderShare) / (decoders * decStep));
@@ -206,14 +211,14 @@ export function planDemo(p: PlanInput): Plan {
   const overBudget = decoderSteps < arch.minSteps.decoder || ditSteps < arch.minSteps.dit;
   decoderSteps = Math.max(arch.minSteps.decoder, decoderSteps);
   ditSteps = Math.max(arch.minSteps.dit, ditSteps);
-  const decoderSec = decoderFixed + decoderSteps * decStep;
-  const ditSec = ditFixed + ditSteps * c.ditStep;
-  const sweepSec = sweepFixed + sweepDecoders * decoderSteps * decStep;
+  const slow = p.parallel ? PARALLEL_SLOWDOWN : 1;
+  const decoderSec = decoderFixed + decoderSteps * decStep * slow;
+  const ditSec = ditFixed + ditSteps * c.ditStep * slow;
+  const sweepSec = sweepFixed + sweepDecoders * decoderSteps * decStep * slow;
   const estimates: Record<string, number> = {
     setup: fixed.setup,
     stats: fixed.stats,
-    train: p.parallel ? Math.max(decoderSec, ditSec) : decoderSec + ditSec,
-    ...(p.kSweep ? { kSweep: p.parallel ? Math.max(0, decoderSec + sweepSec - ditSec) : sweepSec } : {}),
+    train: p.parallel ? Math.max(decoderSec + sweepSec, ditSec) : decoderSec + sweepSec + ditSec,
     decoderEval: fixed.decoderEval,
     evaluation: fixed.evaluation,
     samples: fixed.samples,

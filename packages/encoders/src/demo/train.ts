@@ -23,6 +23,7 @@ import {
   stage2Data,
   trainStage2,
   writeFileAtomic,
+  STAGE1_FILES,
   type MetricsRecord,
   type Stage1Config,
   type Stage2Config,
@@ -86,16 +87,19 @@ export interface DecoderRun {
   log: string;
 }
 
-/** Train the decoder of `cfg` in a child process (output to `<work>/decoder.log`). */
-export function startDecoderProcess(cfg: Stage1Config, work: string): DecoderRun {
-  const cfgFile = path.join(work, 'stage1.config.json');
-  writeFileAtomic(cfgFile, JSON.stringify(cfg, null, 2) + '\n');
+/** Train the decoders of `configs`, in order, in a child process (output to `<work>/decoder.log`). */
+export function startDecoderProcess(configs: Stage1Config[], work: string): DecoderRun {
+  const cfgFiles = configs.map((cfg, i) => {
+    const f = path.join(work, `decoder-${i}.config.json`);
+    writeFileAtomic(f, JSON.stringify(cfg, null, 2) + '\n');
+    return f;
+  });
   const log = path.join(work, 'decoder.log');
   const fd = fs.openSync(log, 'a');
   const here = fileURLToPath(import.meta.url);
   const entry = path.join(path.dirname(here), `decoder_child${path.extname(here)}`);
   // its own process group: a terminal Ctrl-C reaches only this process, which forwards it exactly once
-  const child = spawn(process.execPath, [...process.execArgv, entry, cfgFile], { stdio: ['ignore', fd, fd], detached: true, env: { ...process.env, RAEV2_WASM_THREADS: '1' } });
+  const child = spawn(process.execPath, [...process.execArgv, entry, ...cfgFiles], { stdio: ['ignore', fd, fd], detached: true, env: { ...process.env, RAEV2_WASM_THREADS: '1' } });
   fs.closeSync(fd);
   const orphanGuard = () => child.kill('SIGKILL');
   process.on('exit', orphanGuard);
@@ -115,28 +119,31 @@ export function startDecoderProcess(cfg: Stage1Config, work: string): DecoderRun
   return { done, interrupt, log };
 }
 
-/** Train the decoder (stage-1 run of `cfg1`) and the DiT, concurrently when `parallel`; false when interrupted. */
+/**
+ * Train the decoders (`decoders`: the main stage-1 run, then any K-sweep runs) and the DiT,
+ * concurrently when `parallel`; false when interrupted.
+ */
 export async function trainBoth(o: {
-  cfg1: Stage1Config;
+  decoders: Stage1Config[];
   cfg2: Stage2Config;
   imageSize: [number, number];
   work: string;
   parallel: boolean;
-  decoderDone: () => boolean;
   ditDone: () => boolean;
   log: (s: string) => void;
   onMetrics?: (m: MetricsRecord) => void;
 }): Promise<boolean> {
   const { log } = o;
+  const pending = o.decoders.filter((c) => !fs.existsSync(path.join(c.out, STAGE1_FILES.summary)));
   if (!o.parallel) {
-    if (!o.decoderDone()) {
-      const r = await runStage1Train(o.cfg1, { resume: true });
+    for (const c of pending) {
+      const r = await runStage1Train(c, { resume: true });
       if (r.interrupted) return false;
     }
     return o.ditDone() || !(await trainDiT(o.cfg2, o.imageSize, o.onMetrics)).interrupted;
   }
-  const child = o.decoderDone() ? null : startDecoderProcess(o.cfg1, o.work);
-  if (child) log(`decoder: training in a second process (log: ${child.log})`);
+  const child = pending.length ? startDecoderProcess(pending, o.work) : null;
+  if (child) log(`decoder${pending.length > 1 ? `s (${pending.length} runs)` : ''}: training in a second process (log: ${child.log})`);
   let stopped = false;
   const forward = () => {
     stopped = true;
@@ -149,7 +156,7 @@ export async function trainBoth(o: {
     if (!o.ditDone()) ditOk = !(await trainDiT(o.cfg2, o.imageSize, o.onMetrics)).interrupted;
     if (!child) return ditOk;
     if (!ditOk || stopped) child.interrupt();
-    const waitLog = setInterval(() => log(`waiting for the decoder: ${lastStep(o.cfg1.out)}/${o.cfg1.steps ?? '?'} steps`), 20_000);
+    const waitLog = setInterval(() => log(`waiting for the decoder: ${pending.map((c) => `${path.basename(c.out)} ${lastStep(c.out)}/${c.steps ?? '?'}`).join(', ')} steps`), 20_000);
     let code: number;
     try {
       code = await child.done;
