@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { UsageError, emojiDataset, jsonlManifest, classCounts, stage1Split, openDataSource } from '@raev2/core';
 import {
+  demoTrainingCommand,
   DEFAULT_ARCH,
   QUICK_ARCH,
   PLOT_MARGIN,
@@ -82,6 +83,8 @@ test('demo flags: defaults, and errors that name the flag', () => {
   const f = parseDemoArgs([]);
   assert.equal(f.out, 'outputs/demo');
   assert.equal(f.quick, false);
+  assert.equal(f.train, false);
+  assert.equal(parseDemoArgs(['--train']).train, true);
   assert.equal(f['guidance-scale'], 1.78);
   assert.equal(parseDemoArgs(['--quick', '--budget', '12.5', '--threads', '1']).budget, 12.5);
   const bad = (argv: string[], flag: string) => assert.throws(() => parseDemoArgs(argv), (e: Error) => e instanceof UsageError && e.message.includes(flag), `${argv.join(' ')} should name ${flag}`);
@@ -91,6 +94,17 @@ test('demo flags: defaults, and errors that name the flag', () => {
   bad(['--skin-tones', 'maybe'], '--skin-tones');
   bad(['--per-class', '0'], '--per-class');
   bad(['--bogus'], 'bogus');
+});
+
+test('the training command recorded with a shipped checkpoint parses back to the same flags', () => {
+  const key = { pretrained: false, quick: false, budget: null, perceptual: 0.1, seed: 3, classes: 'Flags,Symbols', skinTones: 'on', gan: 'off', kSweep: true, decoderSteps: 14000, ditSteps: 3200 };
+  const cmd = demoTrainingCommand(key, 'outputs/pretrain');
+  assert.match(cmd, /^npm run demo -- --train /);
+  const f = parseDemoArgs(cmd.split(' ').slice(4));
+  assert.deepEqual(
+    [f.train, f.quick, f.budget, f.perceptual, f.seed, f.classes, f['skin-tones'], f.gan, f['k-sweep'], f['decoder-steps'], f['dit-steps'], f.out],
+    [true, false, undefined, 0.1, 3, 'Flags,Symbols', 'on', 'off', true, 14000, 3200, 'outputs/pretrain'],
+  );
 });
 
 test('the emoji manifest: categories, the dropped ones, the per-class cap, one split for both stages', () => {

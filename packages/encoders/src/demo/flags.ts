@@ -12,6 +12,8 @@ export const DemoFlagsSchema = z
   .object({
     /** Output folder (final files at its top, the runs under `work/`). */
     out: z.string().min(1).default('outputs/demo'),
+    /** Train the decoder and the DiT instead of using the shipped checkpoint (implied by --quick, --budget, --decoder-steps, --dit-steps and flags that change the models). */
+    train: z.boolean().default(false),
     /** Small and fast (< 5 minutes): fewer images, a smaller DiT, fewer steps. */
     quick: z.boolean().default(false),
     /** Wall-clock budget in minutes that the step counts are planned for (default 20, quick 4). */
@@ -43,18 +45,21 @@ export const DemoFlagsSchema = z
   .strict();
 export type DemoFlags = z.output<typeof DemoFlagsSchema>;
 
-const BOOLEAN_FLAGS = new Set(['quick', 'fresh', 'k-sweep']);
+const BOOLEAN_FLAGS = new Set(['train', 'quick', 'fresh', 'k-sweep']);
 
 export const DEMO_USAGE = `usage: npm run demo -- [flags]        (or: npm run raev2 -- demo [flags])
 
-Class-conditional emoji generation end to end, offline: trains an RAE decoder on the frozen nsfwjs
-MobileNetV2's multi-layer latent (last 3 blocks of the 96-channel stage), computes the latent
-statistics, trains a DiT^DH with the base head (RAEv2 in-context conditioning, x-prediction), samples
-with free guidance, scores everything against an untrained DiT, and writes samples_grid.png,
-reconstructions.png, metrics.json and report.html to --out. Re-running continues where it stopped
-(Ctrl-C checkpoints); --fresh starts over.
+Class-conditional emoji generation end to end, offline: an RAE decoder on the frozen nsfwjs
+MobileNetV2's multi-layer latent (last 3 blocks of the 96-channel stage), the latent statistics, a
+DiT^DH with the base head (RAEv2 in-context conditioning, x-prediction), sampling with free guidance,
+scores against an untrained DiT, and samples_grid.png, reconstructions.png, metrics.json and
+report.html in --out. By default the decoder and the DiT come from the checkpoint shipped with
+@raev2/encoders (trained by the command in its manifest and the README); --train (or any flag that
+changes the models) trains them here. Re-running continues where it stopped (Ctrl-C checkpoints);
+--fresh starts over.
 
   --out <dir>            output folder (default outputs/demo)
+  --train                train here instead of using the shipped checkpoint (default budget 20 minutes)
   --quick                small run, < 5 minutes (lower quality: 60 images per class, L1-only decoder, smaller DiT)
   --budget <minutes>     wall-clock budget the step counts are planned for (default 20; --quick 4)
   --fresh                delete the previous run in --out first

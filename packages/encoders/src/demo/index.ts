@@ -10,3 +10,4 @@ export * from './svg.js';
 export * from './report.js';
 export * from './state.js';
 export * from './pipeline.js';
+export * from './pretrained.js';

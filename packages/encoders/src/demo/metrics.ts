@@ -37,7 +37,9 @@ export const DemoMetricsSchema = z
     format: z.literal('raev2-demo-metrics'),
     version: z.literal(1),
     created: z.string(),
-    mode: z.enum(['quick', 'default', 'budget']),
+    mode: z.enum(['quick', 'default', 'budget', 'pretrained']),
+    /** Mode `pretrained`: how the shipped checkpoint was made (commands, date, wall seconds of its training stages). */
+    pretrained: z.object({ commands: z.array(z.string()), created: z.string(), trainingSeconds: z.record(z.string(), num) }).strict().optional(),
     data: z.object({
       source: z.string(),
       classes: z.array(z.object({ name: z.string(), count })),

@@ -2,6 +2,8 @@
  * `npm run demo`: class-conditional emoji generation end to end, offline, as a sequence of stages
  *   setup (data, budget plan) → latent statistics → decoder [+ K sweep] ∥ DiT^DH (one core each; in
  *   sequence on one core) → decoder eval → evaluation (trained vs untrained) → samples → report
+ * By default the statistics, decoder and DiT come from the shipped checkpoint (`pretrained.ts`) and the
+ * training stages only install it; `--train` (or a flag that changes the models) trains them here.
  * Each stage records its wall time and completion in `work/state.json`; a re-run skips complete
  * stages and resumes an interrupted training stage from its last checkpoint (Ctrl-C checkpoints).
  */
@@ -39,6 +41,7 @@ import { evaluateFinal } from './evaluate.js';
 import { readLogRecords, writeReconstructions, writeSampleGrid } from './outputs.js';
 import { DemoMetricsSchema, fdCurve, generationScore, renameSpaces, type DemoMetrics, type GenerationScore } from './metrics.js';
 import { renderReport } from './report.js';
+import { PRETRAINED_DIR, installPretrained, readPretrained, type PretrainedManifest } from './pretrained.js';
 import { DEMO_FILES, readPlanFile, readState, removeDemoRun, writePlanFile, writeState, type DemoState, type PlanFile } from './state.js';
 
 export interface DemoResult {
@@ -53,8 +56,31 @@ const STAGES = ['setup', 'stats', 'train', 'decoderEval', 'evaluation', 'samples
 type StageName = (typeof STAGES)[number];
 
 /** The flags that shape the trained models: a re-run with other values must start over. */
-function planKey(f: DemoFlags): PlanFile['key'] {
-  return { quick: f.quick, budget: f.budget ?? null, perceptual: f.perceptual ?? null, seed: f.seed, classes: f.classes ?? null, skinTones: f['skin-tones'], gan: f.gan, kSweep: f['k-sweep'], decoderSteps: f['decoder-steps'] ?? null, ditSteps: f['dit-steps'] ?? null };
+function planKey(f: DemoFlags, pretrained: boolean): PlanFile['key'] {
+  return { pretrained, quick: f.quick, budget: f.budget ?? null, perceptual: f.perceptual ?? null, seed: f.seed, classes: f.classes ?? null, skinTones: f['skin-tones'], gan: f.gan, kSweep: f['k-sweep'], decoderSteps: f['decoder-steps'] ?? null, ditSteps: f['dit-steps'] ?? null };
+}
+
+/** Key fields that a shipped checkpoint must share with the flags to stand in for training. */
+const MODEL_KEYS = ['quick', 'perceptual', 'seed', 'classes', 'skinTones', 'gan', 'kSweep'] as const;
+
+/**
+ * The shipped checkpoint when the flags ask for nothing it cannot give (no --train, no budget or step
+ * counts, the same model-shaping flags as its training run); else null, with the reason logged.
+ */
+function pickPretrained(f: DemoFlags, log: (s: string) => void): PretrainedManifest | null {
+  if (f.train || f.quick || f.budget != null || f['decoder-steps'] != null || f['dit-steps'] != null) return null;
+  const m = readPretrained();
+  if (m == null) {
+    log(`no shipped checkpoint in ${PRETRAINED_DIR}: training here`);
+    return null;
+  }
+  const key = planKey(f, true);
+  const differ = MODEL_KEYS.filter((k) => JSON.stringify(m.key[k] ?? null) !== JSON.stringify(key[k]));
+  if (differ.length) {
+    log(`the shipped checkpoint was trained with other settings (${differ.map((k) => `${k}: ${JSON.stringify(m.key[k])}`).join(', ')}): training here`);
+    return null;
+  }
+  return m;
 }
 
 /** Run (or continue) the demo; see the file comment. */
@@ -64,7 +90,8 @@ export async function runDemo(flags: DemoFlags, log: (s: string) => void = (s) =
   const work = path.join(out, 'work');
   const files = { samples: path.join(out, DEMO_FILES.samples), reconstructions: path.join(out, DEMO_FILES.reconstructions), metrics: path.join(out, DEMO_FILES.metrics), report: path.join(out, DEMO_FILES.report) };
   if (flags.fresh) removeDemoRun(out);
-  const key = planKey(flags);
+  const pretrained = pickPretrained(flags, log);
+  const key = planKey(flags, pretrained != null);
   const prior = readPlanFile(work);
   if (prior && JSON.stringify(prior.key) !== JSON.stringify(key)) {
     const diff = Object.keys(key).filter((k) => JSON.stringify(prior.key[k]) !== JSON.stringify(key[k])).map((k) => `${k}: ${JSON.stringify(prior.key[k])} → ${JSON.stringify(key[k])}`);
@@ -76,8 +103,8 @@ export async function runDemo(flags: DemoFlags, log: (s: string) => void = (s) =
   // two single-threaded processes (decoder ∥ DiT) when there are two cores and wasm runs one thread
   const parallel = os.cpus().length >= 2 && wasmThreadsInUse() === 1 && process.env.RAEV2_DEMO_SEQUENTIAL !== '1';
   const state = readState(work);
-  const mode: PlanFile['mode'] = flags.quick ? 'quick' : flags.budget != null ? 'budget' : 'default';
-  const base = flags.quick ? QUICK_ARCH : DEFAULT_ARCH;
+  const mode: PlanFile['mode'] = pretrained ? 'pretrained' : flags.quick ? 'quick' : flags.budget != null ? 'budget' : 'default';
+  const base = pretrained?.arch ?? (flags.quick ? QUICK_ARCH : DEFAULT_ARCH);
   const arch: DemoArch = prior?.arch ?? (flags.perceptual != null ? { ...base, decoder: { ...base.decoder, perceptual: flags.perceptual } } : base);
   const budgetSec = 60 * (flags.budget ?? (flags.quick ? 4 : 20));
   const sampleSteps = flags['sample-steps'] ?? (flags.quick ? 25 : 50);
@@ -117,6 +144,18 @@ export async function runDemo(flags: DemoFlags, log: (s: string) => void = (s) =
     if (planFile) return true;
     const data = writeDemoManifest(work, { classes: flags.classes?.split(',').map((c) => c.trim()).filter(Boolean), skinTones: flags['skin-tones'] === 'on', maxPerClass: arch.maxPerClass ?? undefined });
     log(`data: ${data.total} emoji in ${data.classes.length} categories (${data.classes.map((c) => `${c.name} ${c.count}`).join(', ')})${data.dropped.length ? `; dropped ${data.dropped.map((c) => `${c.name} (${c.count})`).join(', ')}` : ''}`);
+    if (pretrained) {
+      // the same images as the checkpoint's training run → the same seeded split; no calibration needed
+      const same = (a: { name: string; count: number }[], b: { name: string; count: number }[]) => JSON.stringify(a.map((c) => [c.name, c.count])) === JSON.stringify(b.map((c) => [c.name, c.count]));
+      if (!same(data.classes, pretrained.data.classes)) throw new UsageError(`the installed emoji package holds other images than the shipped checkpoint was trained on (${pretrained.data.classes.map((c) => `${c.name} ${c.count}`).join(', ')}); pass --train to train on these`);
+      const p = pretrained.plan;
+      const estimates = { ...p.estimates, stats: 1, train: 3 };
+      const plan: Plan = { ...p, estimates, totalSec: Object.values(estimates).reduce((a, b) => a + b, 0) };
+      planFile = { format: 'raev2-demo-plan', mode, key, arch, costs: pretrained.costs, plan };
+      writeFileAtomic(path.join(work, 'data.json'), JSON.stringify({ ...data, train: pretrained.data.train, heldOut: pretrained.data.heldOut, skinTones: flags['skin-tones'] === 'on' }, null, 2) + '\n');
+      writePlanFile(work, planFile);
+      return true;
+    }
     const provisional: Plan = { budgetSec, parallel: false, decoderSteps: 1, ditSteps: 1, metricEvery: 1, metricCount: 2, estimates: {}, decoderSec: 0, ditSec: 0, totalSec: 0, overBudget: false };
     const c1 = demoStage1Config(cfgInput(provisional, { source: data.source, train: data.total }));
     const resolved = await resolveStage1(c1);
@@ -142,7 +181,7 @@ export async function runDemo(flags: DemoFlags, log: (s: string) => void = (s) =
   });
   const pf = planFile as PlanFile | null;
   if (pf == null) throw new Error(`${work} has no ${DEMO_FILES.plan}; pass --fresh to start over`);
-  log(formatPlan(pf.plan, arch));
+  log(pretrained ? pretrainedSummary(pretrained) : formatPlan(pf.plan, arch));
   const dataInfo = readDataInfo(work);
   const ci = cfgInput(pf.plan, { source: dataInfo.source, train: dataInfo.train });
   const cfg1 = demoStage1Config(ci);
@@ -153,6 +192,7 @@ export async function runDemo(flags: DemoFlags, log: (s: string) => void = (s) =
 
   // ---- latent statistics: per position and channel, noise-free Welford over the training images
   await stage('stats', async () => {
+    if (pretrained) return true; // installed with the runs (the statistics the DiT was trained with)
     const n = await computeLatentStats(cfg1, statsFile);
     log(`latent statistics of ${n} training images → ${statsFile}`);
     return true;
@@ -164,7 +204,12 @@ export async function runDemo(flags: DemoFlags, log: (s: string) => void = (s) =
   const sweepCfgs = sweepKs.map((k) => demoStage1Config(ci, { encoder: arch.encoder.replace(/last\d+/, `last${k}`), dir: DEMO_RUNS.sweep(k) }));
   const ditDone = () => stage2Step(cfg2.out) >= pf.plan.ditSteps;
   const onMetrics = (m: MetricsRecord) => log(`\nDiT step ${m.step}: FD ${Object.entries(m.fd).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}${m.probeAccuracy != null ? `, probe accuracy ${(100 * m.probeAccuracy).toFixed(1)} %` : ''}`);
-  if (!(await stage('train', () => trainBoth({ decoders: [cfg1, ...sweepCfgs], cfg2, imageSize, work, parallel: pf.plan.parallel, ditDone, log, onMetrics })))) return interrupted();
+  const install = async () => {
+    installPretrained(pretrained!, PRETRAINED_DIR, cfg1, cfg2);
+    log(`installed the shipped decoder (${pf.plan.decoderSteps} steps) and DiT^DH (${pf.plan.ditSteps} steps) into ${work}`);
+    return true;
+  };
+  if (!(await stage('train', () => (pretrained ? install() : trainBoth({ decoders: [cfg1, ...sweepCfgs], cfg2, imageSize, work, parallel: pf.plan.parallel, ditDone, log, onMetrics }))))) return interrupted();
 
   // ---- decoder evaluation on held-out images: PSNR, SSIM, rFD (+ the K sweep), reconstructions.png
   await stage('decoderEval', async () => {
@@ -207,7 +252,7 @@ export async function runDemo(flags: DemoFlags, log: (s: string) => void = (s) =
   // ---- metrics.json and report.html
   let metrics: DemoMetrics | undefined;
   await stage('report', async () => {
-    metrics = assembleMetrics({ flags, mode, planFile: pf, state, cfg1, cfg2: cfgEval, backend, dataInfo, featureName: featureSpec(arch) });
+    metrics = assembleMetrics({ flags, mode, planFile: pf, state, cfg1, cfg2: cfgEval, backend, dataInfo, featureName: featureSpec(arch), pretrained });
     writeFileAtomic(files.metrics, JSON.stringify(metrics, null, 2) + '\n');
     const html = renderReport({ metrics, images: { samples: files.samples, reconstructions: files.reconstructions }, decoderLog: readLogRecords(path.join(stage1Dir, 'log.jsonl')), ditLog: readLogRecords(path.join(cfg2.out, 'log.jsonl')) });
     writeFileAtomic(files.report, html);
@@ -216,6 +261,12 @@ export async function runDemo(flags: DemoFlags, log: (s: string) => void = (s) =
   log(`\ndone in ${formatDuration((performance.now() - t0) / 1000)} (all runs: ${formatDuration(metrics!.timings.totalSec)}): ${files.samples}, ${files.reconstructions}, ${files.metrics}, ${files.report}`);
   summarize(metrics!, log);
   return { out, interrupted: false, metrics, files };
+}
+
+/** What the shipped checkpoint is, in one line (instead of a budget plan). */
+function pretrainedSummary(m: PretrainedManifest): string {
+  const sec = Object.values(m.trainingSeconds).reduce((a, b) => a + b, 0);
+  return `using the shipped checkpoint: decoder ${m.plan.decoderSteps} steps × ${m.arch.decoder.batch}, DiT^DH ${m.plan.ditSteps} steps × ${m.arch.dit.batch}, trained in ${formatDuration(sec)} by \`${m.commands[0]}\` (npm run demo -- --train trains here instead)`;
 }
 
 /** Completed steps of a stage-2 run (0 without a checkpoint). */
@@ -269,6 +320,7 @@ interface AssembleInput {
   backend: string;
   dataInfo: DataInfo;
   featureName: string;
+  pretrained: PretrainedManifest | null;
 }
 
 /** metrics.json from the state's results and the runs' files (validated before it is written). */
@@ -289,6 +341,7 @@ function assembleMetrics(a: AssembleInput): DemoMetrics {
     version: 1,
     created: new Date().toISOString(),
     mode: a.mode,
+    ...(a.pretrained ? { pretrained: { commands: a.pretrained.commands, created: a.pretrained.created, trainingSeconds: a.pretrained.trainingSeconds } } : {}),
     data: { source: `emoji-datasource-google ${packageVersion('../../../../node_modules/emoji-datasource-google/package.json')} (64-px PNGs)`, classes: a.dataInfo.classes, dropped: a.dataInfo.dropped, trainImages: a.dataInfo.train, heldOutImages: a.dataInfo.heldOut, skinTones: a.dataInfo.skinTones },
     latent: { encoder: s1.config.encoder, layers: s1.selection.layers, grid: s1.grid, channels: s1.channels, imageSize: s1.imageSize[0], encoderRes: s1.config.imageSize ?? s1.imageSize[0], statsImages: s1.trainImages },
     decoder: { steps: s1.steps, heldOut: res.decoder, ...(res.kSweep ? { kSweep: res.kSweep } : {}) },

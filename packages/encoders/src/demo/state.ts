@@ -25,7 +25,7 @@ export const DEMO_FILES = {
 export const PlanFileSchema = z
   .object({
     format: z.literal('raev2-demo-plan'),
-    mode: z.enum(['quick', 'default', 'budget']),
+    mode: z.enum(['quick', 'default', 'budget', 'pretrained']),
     /** The flags that shape the run (a re-run with other values must pass --fresh). */
     key: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
     arch: DemoArchSchema,
