@@ -28,6 +28,7 @@ test('the shipped checkpoint exists, fits in 30 MB and names how it was made', (
   assert.match(shipped.commands[0], /^npm run demo -- --train /);
   // paths are relative to the run's work folder, not to the machine that trained it
   assert.equal((shipped.stage1 as { config: { data: string } }).config.data, 'manifest:<work>/emoji.jsonl');
+  assert.ok(!/"\//.test(JSON.stringify([shipped.stage1, shipped.stage2])), 'no absolute path in the configs');
 });
 
 test('npm run demo on the shipped checkpoint reproduces its training run and beats an untrained DiT', async (t) => {

@@ -95,9 +95,15 @@ function fileEntry(file: string): z.infer<typeof FileEntry> {
   return { bytes: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
-/** `x` with the absolute work folder in every string replaced by `<work>` (a manifest names no machine paths). */
-function withoutPaths(x: unknown, work: string): Record<string, unknown> {
-  return JSON.parse(JSON.stringify(x).split(JSON.stringify(path.resolve(work)).slice(1, -1)).join('<work>')) as Record<string, unknown>;
+/**
+ * `x` with the work folder in every string replaced by `<work>` (a manifest names no machine paths):
+ * the folder the run was trained in (recorded in its configs; the run may have been moved since) and
+ * where it is now.
+ */
+function withoutPaths(x: unknown, works: string[]): Record<string, unknown> {
+  let json = JSON.stringify(x);
+  for (const w of works) json = json.split(JSON.stringify(w).slice(1, -1)).join('<work>');
+  return JSON.parse(json) as Record<string, unknown>;
 }
 
 /** A module's state dict with trainable parameters as fp16 and buffers as fp32. */
@@ -152,6 +158,7 @@ export function exportPretrained(out: string, dest: string, commands: string[]):
   copyOptional(path.join(stage2Dir, 'log.jsonl'), path.join(dest, F.stage2Log));
   copyOptional(path.join(stage2Dir, 'metrics.jsonl'), path.join(dest, F.stage2Metrics));
 
+  const works = [...new Set([path.dirname(summary.config.out), path.resolve(work)])];
   const files = Object.fromEntries(Object.values(F).filter((f) => f !== F.manifest).map((f) => [f, fileEntry(path.join(dest, f))]));
   const manifest: PretrainedManifest = {
     format: 'raev2-demo-pretrained',
@@ -163,8 +170,8 @@ export function exportPretrained(out: string, dest: string, commands: string[]):
     costs: planFile.costs,
     plan: planFile.plan,
     data: { classes: data.classes, train: data.train, heldOut: data.heldOut },
-    stage1: withoutPaths(summary, work),
-    stage2: { step: ckState.step, epoch: ckState.epoch, run: withoutPaths(run, work) },
+    stage1: withoutPaths(summary, works),
+    stage2: { step: ckState.step, epoch: ckState.epoch, run: withoutPaths(run, works) },
     trainingSeconds: Object.fromEntries(Object.entries(state.stages).filter(([k]) => k === 'setup' || k === 'stats' || k === 'train').map(([k, s]) => [k, s.seconds])),
     ...(Object.keys(state.results).length ? { results: state.results } : {}),
     files,
