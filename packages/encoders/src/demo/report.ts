@@ -99,7 +99,7 @@ th{background:#f6f6f6}img{image-rendering:pixelated;max-width:100%;border:1px so
 </style></head><body>
 <h1>RAEv2 demo: class-conditional emoji</h1>
 <p class="note">${escapeXml(m.mode)} run, ${escapeXml(m.created)} — ${formatDuration(m.timings.totalSec)} wall time (budget ${formatDuration(m.timings.budgetSec)}) on ${escapeXml(String(v.backend))} (${escapeXml(String(v.threads))} threads, ${escapeXml(String(v.cpus))}).
-Images ${lat.imageSize} px; latent: ${escapeXml(lat.encoder)} at ${lat.encoderRes} px input, blocks ${lat.layers.join(', ')} (multi-layer mean) → ${lat.grid.join('×')}×${lat.channels} tokens.
+Images ${lat.imageSize} px; latent: ${escapeXml(lat.encoder)} at ${lat.encoderRes} px input, mean of its hidden states ${lat.layers.join(', ')} (the multi-layer latent) → ${lat.grid.join('×')}×${lat.channels} tokens.
 DiT^DH: ${g.parameters.toLocaleString('en')} parameters, ${g.ditSteps} steps, shift ${g.shift.toFixed(3)}.</p>
 ${m.pretrained ? `<p class="note" id="pretrained">Decoder and DiT from the checkpoint shipped with @raev2/encoders (exported ${escapeXml(m.pretrained.created)}; its training took ${formatDuration(Object.values(m.pretrained.trainingSeconds).reduce((a, b) => a + b, 0))}), made by <code>${m.pretrained.commands.map(escapeXml).join('</code> then <code>')}</code>. The training curves below are that run's; <code>npm run demo -- --train</code> trains here instead.</p>\n` : ''}
 <h2>Generated samples</h2>
