@@ -30,7 +30,9 @@ export const OPTIMIZER_FILE = 'optimizer.safetensors';
 export const STATE_FILE = 'state.json';
 export const LATEST_FILE = 'latest';
 
-const FileEntry = z.object({ bytes: z.number().int().nonnegative(), sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected a hex sha256') }).strict();
+/** A file's size and sha256, as recorded in a checkpoint's state.json (or any manifest). */
+export const FileEntrySchema = z.object({ bytes: z.number().int().nonnegative(), sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected a hex sha256') }).strict();
+export type FileEntry = z.infer<typeof FileEntrySchema>;
 
 export const CheckpointStateSchema = z
   .object({
@@ -46,7 +48,7 @@ export const CheckpointStateSchema = z
     loop: z.record(z.string(), z.unknown()).optional(),
     /** Module names stored in model.safetensors. */
     modules: z.array(z.string()),
-    files: z.record(z.string(), FileEntry),
+    files: z.record(z.string(), FileEntrySchema),
     createdAt: z.string(),
   })
   .strict();
@@ -103,7 +105,7 @@ export function saveCheckpoint(dir: string, data: CheckpointData, opts: SaveChec
   const tmp = path.join(dir, `${name}.tmp-${process.pid}-${Date.now()}`);
   fs.mkdirSync(tmp);
   try {
-    const files: Record<string, z.infer<typeof FileEntry>> = {};
+    const files: Record<string, FileEntry> = {};
     const writeTensors = (file: string, tensors: Map<string, Tensor>) => {
       files[file] = writeSynced(path.join(tmp, file), serializeSafetensors(tensors));
     };
@@ -193,18 +195,31 @@ export function readCheckpointState(ckpt: string): CheckpointState {
 
 /** Check every file listed in state.json: present, of the recorded size, with the recorded sha256. */
 export function verifyCheckpoint(ckpt: string, state = readCheckpointState(ckpt), only?: readonly string[]): void {
-  for (const [file, want] of Object.entries(state.files)) {
-    if (only && !only.includes(file)) continue;
-    const p = path.join(ckpt, file);
+  const files = Object.entries(state.files).filter(([f]) => !only || only.includes(f));
+  verifyFiles(ckpt, Object.fromEntries(files), `checkpoint ${ckpt}`, 'state.json');
+}
+
+/** Size and sha256 of a file (read in chunks, so any size works). */
+export function fileEntry(file: string): FileEntry {
+  return { bytes: fs.statSync(file).size, sha256: sha256File(file) };
+}
+
+/**
+ * Check files of `dir` against their recorded entries: present, of the recorded size, with the
+ * recorded sha256. Errors start with `what` and name the file and the `listedIn` record.
+ */
+export function verifyFiles(dir: string, files: Record<string, FileEntry>, what: string, listedIn: string): void {
+  for (const [file, want] of Object.entries(files)) {
+    const p = path.join(dir, file);
     let size: number;
     try {
       size = fs.statSync(p).size;
     } catch {
-      throw new Error(`checkpoint ${ckpt}: ${p} is missing (state.json lists it)`);
+      throw new Error(`${what}: ${p} is missing (${listedIn} lists it)`);
     }
-    if (size !== want.bytes) throw new Error(`checkpoint ${ckpt}: ${p} has ${size} bytes but ${want.bytes} were written — the file is truncated or was replaced`);
+    if (size !== want.bytes) throw new Error(`${what}: ${p} has ${size} bytes but ${listedIn} records ${want.bytes} — the file is truncated or was replaced`);
     const got = sha256File(p);
-    if (got !== want.sha256) throw new Error(`checkpoint ${ckpt}: ${p} fails its checksum (sha256 ${got.slice(0, 12)}…, expected ${want.sha256.slice(0, 12)}…) — the file is corrupted`);
+    if (got !== want.sha256) throw new Error(`${what}: ${p} fails its checksum (sha256 ${got.slice(0, 12)}…, expected ${want.sha256.slice(0, 12)}…) — the file is corrupted`);
   }
 }
 
@@ -321,7 +336,7 @@ function withTensors(file: string, filter: (k: string) => boolean, use: (sd: Map
 }
 
 /** Write `bytes` to `file` and fsync; returns its size and sha256. */
-function writeSynced(file: string, bytes: Uint8Array): z.infer<typeof FileEntry> {
+function writeSynced(file: string, bytes: Uint8Array): FileEntry {
   const fd = fs.openSync(file, 'w');
   try {
     let done = 0;

@@ -13,8 +13,6 @@ export interface ProbeOptions {
   /** AdamW lr (default 3e-2), decoupled weight decay (default 1e-2). */
   lr?: number;
   weightDecay?: number;
-  /** Accepted for compatibility; full-batch training has no randomness. */
-  seed?: number;
 }
 
 export class LinearProbe {

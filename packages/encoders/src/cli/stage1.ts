@@ -399,24 +399,34 @@ const StatsFlags = z.object({
   'max-images': z.coerce.number().int().positive().optional(),
 });
 
+/**
+ * Noise-free latent statistics (Welford, with a progress bar) of the images in `store` through the
+ * loaded encoder → `file`, with the encoder spec, layers, count and data source as metadata; returns
+ * the image count.
+ */
+export function writeLatentStats(loaded: Pick<LoadedEncoder, 'encoder' | 'selection'>, store: ImageStore, file: string, o: { spec: string; data: string; batch: number; label?: string }): number {
+  const { encoder, selection } = loaded;
+  const bar = progress({ label: o.label ?? 'latent statistics', total: store.count, unit: 'img' });
+  const stats = latentStatsOf(encoder, selection, store, o.batch, (n) => bar.update(n));
+  bar.finish();
+  try {
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    saveStats(file, stats, { encoder: o.spec, layers: selection.layers.join('.'), count: String(stats.count), data: o.data });
+  } finally {
+    disposeStats(stats);
+  }
+  return stats.count;
+}
+
 /** Compute and write latent statistics; returns the number of images. */
 export async function runStage1Stats(opts: z.output<typeof StatsFlags>): Promise<number> {
   const ds = stage1Split(openDataSource(opts.data), 0, 0, opts['max-images']).train;
-  const { encoder, selection } = await loadEncoder(withRes(opts.encoder, opts['image-size']));
+  const loaded = await loadEncoder(withRes(opts.encoder, opts['image-size']));
   try {
-    const store = await loadImages(ds, encoder.imageSize, 'decode images');
-    const bar = progress({ label: 'stage1 stats', total: store.count, unit: 'img' });
-    const stats = latentStatsOf(encoder, selection, store, opts.batch, (n) => bar.update(n));
-    bar.finish();
-    try {
-      fs.mkdirSync(path.dirname(path.resolve(opts.out)), { recursive: true });
-      saveStats(opts.out, stats, { encoder: opts.encoder, layers: selection.layers.join('.'), count: String(stats.count), data: opts.data });
-    } finally {
-      disposeStats(stats);
-    }
-    return stats.count;
+    const store = await loadImages(ds, loaded.encoder.imageSize, 'decode images');
+    return writeLatentStats(loaded, store, opts.out, { spec: opts.encoder, data: opts.data, batch: opts.batch, label: 'stage1 stats' });
   } finally {
-    encoder.dispose();
+    loaded.encoder.dispose();
   }
 }
 

@@ -8,7 +8,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { classCounts, emojiDataset, writeFileAtomic, type ImageDataset } from '@raev2/core';
+import { z } from 'zod';
+import { classCounts, emojiDataset, readJsonFile, writeFileAtomic, type ImageDataset } from '@raev2/core';
 
 export const DEMO_MIN_PER_CLASS = 40;
 
@@ -21,6 +22,33 @@ export interface DemoData {
   /** Categories dropped for having too few images. */
   dropped: { name: string; count: number }[];
   total: number;
+}
+
+const ClassCount = z.object({ name: z.string(), count: z.number().int().nonnegative() }).strict();
+
+/** `work/data.json`: the selection (`DemoData`) with the split sizes and the skin-tone choice. */
+export const DataInfoSchema = z
+  .object({
+    source: z.string(),
+    manifest: z.string(),
+    classes: z.array(ClassCount),
+    dropped: z.array(ClassCount),
+    total: z.number().int().nonnegative(),
+    train: z.number().int().nonnegative(),
+    heldOut: z.number().int().nonnegative(),
+    skinTones: z.boolean(),
+  })
+  .strict();
+export type DataInfo = z.infer<typeof DataInfoSchema>;
+
+export function writeDataInfo(work: string, info: DataInfo): void {
+  writeFileAtomic(path.join(work, 'data.json'), JSON.stringify(DataInfoSchema.parse(info), null, 2) + '\n');
+}
+
+export function readDataInfo(work: string): DataInfo {
+  const f = path.join(work, 'data.json');
+  if (!fs.existsSync(f)) throw new Error(`${f} is missing; pass --fresh to start over`);
+  return readJsonFile(DataInfoSchema, f);
 }
 
 export interface DemoDataOptions {

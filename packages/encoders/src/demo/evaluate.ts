@@ -38,7 +38,7 @@ export async function evaluateFinal(cfg: Stage2Config, guidance: GuidanceConfigI
     const plan = planStage2(cfg, r.parts, r.grid, r.channels);
     const src = { ...r.parts, grid: r.grid };
     const real = await prepareReal(r.parts.data, plan.spaces, src, { cacheDir: path.join(cfg.out, 'latents'), data: cfg.data, batch: cfg.encodeBatch });
-    const ref = buildReference({ spaces: plan.spaces, train: real.train, heldOut: real.heldOut, numClasses: plan.resolved.classes.length, probe: true, probePool: cfg.metrics.probePool, probeOptions: { seed: cfg.seed } });
+    const ref = buildReference({ spaces: plan.spaces, train: real.train, heldOut: real.heldOut, numClasses: plan.resolved.classes.length, probe: true, probePool: cfg.metrics.probePool });
     owned.push({ dispose: () => disposeReference(ref) });
     const mc = cfg.metrics;
     const { ckpt, step } = readStage2Checkpoint(cfg.out);

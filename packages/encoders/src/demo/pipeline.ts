@@ -32,7 +32,7 @@ import {
 import { loadEncoder } from '../spec.js';
 import { readStage1Summary, resolveStage1, runStage1Eval, withRes } from '../cli/stage1.js';
 import type { DemoFlags } from './flags.js';
-import { writeDemoManifest, type DemoData } from './data.js';
+import { readDataInfo, writeDataInfo, writeDemoManifest, type DataInfo } from './data.js';
 import { DEFAULT_ARCH, QUICK_ARCH, formatPlan, planDemo, type DemoArch, type Plan } from './plan.js';
 import { calibrate } from './calibrate.js';
 import { computeLatentStats, decoderImageSize, trainBoth } from './train.js';
@@ -152,7 +152,7 @@ export async function runDemo(flags: DemoFlags, log: (s: string) => void = (s) =
       const estimates = { ...p.estimates, stats: 1, train: 3 };
       const plan: Plan = { ...p, estimates, totalSec: Object.values(estimates).reduce((a, b) => a + b, 0) };
       planFile = { format: 'raev2-demo-plan', mode, key, arch, costs: pretrained.costs, plan };
-      writeFileAtomic(path.join(work, 'data.json'), JSON.stringify({ ...data, train: pretrained.data.train, heldOut: pretrained.data.heldOut, skinTones: flags['skin-tones'] === 'on' }, null, 2) + '\n');
+      writeDataInfo(work, { ...data, train: pretrained.data.train, heldOut: pretrained.data.heldOut, skinTones: flags['skin-tones'] === 'on' });
       writePlanFile(work, planFile);
       return true;
     }
@@ -172,7 +172,7 @@ export async function runDemo(flags: DemoFlags, log: (s: string) => void = (s) =
       }
       const plan = planDemo({ arch, budgetSec, costs, trainImages: train.size, heldOutImages: heldOut?.size ?? 0, numClasses: data.classes.length, samplesPerClass: flags['per-class'], sampleSteps, gan: flags.gan === 'on', kSweep: flags['k-sweep'], parallel, decoderSteps: flags['decoder-steps'], ditSteps: flags['dit-steps'] });
       planFile = { format: 'raev2-demo-plan', mode, key, arch, costs, plan };
-      writeFileAtomic(path.join(work, 'data.json'), JSON.stringify({ ...data, train: train.size, heldOut: heldOut?.size ?? 0, skinTones: flags['skin-tones'] === 'on' }, null, 2) + '\n');
+      writeDataInfo(work, { ...data, train: train.size, heldOut: heldOut?.size ?? 0, skinTones: flags['skin-tones'] === 'on' });
       writePlanFile(work, planFile);
     } finally {
       resolved.dispose();
@@ -285,17 +285,6 @@ async function decoderOutputSize(cfg: ReturnType<typeof demoStage1Config>): Prom
   }
 }
 
-interface DataInfo extends DemoData {
-  train: number;
-  heldOut: number;
-  skinTones: boolean;
-}
-
-function readDataInfo(work: string): DataInfo {
-  const f = path.join(work, 'data.json');
-  if (!fs.existsSync(f)) throw new Error(`${f} is missing; pass --fresh to start over`);
-  return JSON.parse(fs.readFileSync(f, 'utf8')) as DataInfo;
-}
 
 /** Last part of a long feature-space name (an encoder spec) for console lines. */
 function short(name: string): string {

@@ -8,12 +8,14 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import {
   Ema,
+  FileEntrySchema,
   createDiT,
+  fileEntry,
+  verifyFiles,
   diffConfig,
   latestCheckpoint,
   loadDecoder,
@@ -37,6 +39,7 @@ import { readStage1Summary } from '../cli/stage1.js';
 import { DemoArchSchema, PlanSchema, StepCostsSchema } from './plan.js';
 import { DEMO_FILES_STATS, DEMO_RUNS } from './configs.js';
 import { PlanFileSchema, StateSchema, readPlanFile, readState } from './state.js';
+import { DataInfoSchema, readDataInfo } from './data.js';
 
 /** Where the checkpoint ships (inside this package, beside src/ and dist/). */
 export const PRETRAINED_DIR = fileURLToPath(new URL('../../pretrained/emoji-demo/', import.meta.url));
@@ -54,7 +57,6 @@ export const PRETRAINED_FILES = {
   stage2Metrics: 'stage2.metrics.jsonl',
 } as const;
 
-const FileEntry = z.object({ bytes: z.number().int().nonnegative(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).strict();
 const Json = z.record(z.string(), z.unknown());
 
 export const PretrainedManifestSchema = z
@@ -70,7 +72,7 @@ export const PretrainedManifestSchema = z
     costs: StepCostsSchema,
     plan: PlanSchema,
     /** Categories and split sizes the run trained on (a different emoji package would change them). */
-    data: z.object({ classes: z.array(z.object({ name: z.string(), count: z.number().int() })), train: z.number().int(), heldOut: z.number().int() }),
+    data: DataInfoSchema.pick({ classes: true, train: true, heldOut: true }),
     /** stage1.json of the decoder run (paths as trained). */
     stage1: Json,
     /** The stage-2 checkpoint's step, epoch and run config (paths as trained). */
@@ -79,7 +81,7 @@ export const PretrainedManifestSchema = z
     trainingSeconds: z.record(z.string(), z.number().nonnegative()),
     /** The training run's own scores (fp32 weights), when it finished them: what the shipped fp16 weights must reproduce. */
     results: StateSchema.shape.results.optional(),
-    files: z.record(z.string(), FileEntry),
+    files: z.record(z.string(), FileEntrySchema),
   })
   .strict();
 export type PretrainedManifest = z.infer<typeof PretrainedManifestSchema>;
@@ -88,11 +90,6 @@ export type PretrainedManifest = z.infer<typeof PretrainedManifestSchema>;
 export function readPretrained(dir = PRETRAINED_DIR): PretrainedManifest | null {
   const f = path.join(dir, PRETRAINED_FILES.manifest);
   return fs.existsSync(f) ? readJsonFile(PretrainedManifestSchema, f) : null;
-}
-
-function fileEntry(file: string): z.infer<typeof FileEntry> {
-  const bytes = fs.readFileSync(file);
-  return { bytes: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
 /**
@@ -133,7 +130,7 @@ export function exportPretrained(out: string, dest: string, commands: string[]):
   if (ckpt == null) throw new Error(`${stage2Dir} holds no checkpoint`);
   const ckState = readCheckpointState(ckpt);
   const run = Stage2RunConfigSchema.parse(ckState.config);
-  const data = readJsonFile(z.object({ classes: z.array(z.object({ name: z.string(), count: z.number().int() })), train: z.number().int(), heldOut: z.number().int() }).passthrough(), path.join(work, 'data.json'));
+  const data = readDataInfo(work);
 
   fs.mkdirSync(dest, { recursive: true });
   const F = PRETRAINED_FILES;
@@ -182,12 +179,7 @@ export function exportPretrained(out: string, dest: string, commands: string[]):
 
 /** Check every file of the manifest (present, size, sha256) before using any. */
 export function verifyPretrained(m: PretrainedManifest, dir = PRETRAINED_DIR): void {
-  for (const [f, want] of Object.entries(m.files)) {
-    const p = path.join(dir, f);
-    if (!fs.existsSync(p)) throw new Error(`the shipped demo checkpoint lacks ${p}; restore it (git checkout) or pass --train`);
-    const got = fileEntry(p);
-    if (got.bytes !== want.bytes || got.sha256 !== want.sha256) throw new Error(`${p} does not match ${path.join(dir, PRETRAINED_FILES.manifest)} (${got.bytes} bytes, sha256 ${got.sha256.slice(0, 12)}…; expected ${want.bytes}, ${want.sha256.slice(0, 12)}…): the file is corrupted or from another export`);
-  }
+  verifyFiles(dir, m.files, 'the demo checkpoint (restore it with git checkout, or pass --train)', path.join(dir, PRETRAINED_FILES.manifest));
 }
 
 /** Throw when `current` differs from `saved` outside the path fields (the checkpoint belongs to other settings). */

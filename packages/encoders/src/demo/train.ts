@@ -13,12 +13,9 @@ import { fileURLToPath } from 'node:url';
 import {
   ImageStore,
   disposeStats,
-  latentStatsOf,
   loadStats,
   openDataSource,
   probeLatent,
-  progress,
-  saveStats,
   stage1Split,
   stage2Data,
   trainStage2,
@@ -30,7 +27,7 @@ import {
   type Stage2Parts,
 } from '@raev2/core';
 import { formatEncoderSpec, loadEncoder, parseEncoderSpec } from '../spec.js';
-import { runStage1Train, withRes } from '../cli/stage1.js';
+import { runStage1Train, withRes, writeLatentStats } from '../cli/stage1.js';
 
 /** Side of the decoder's output (= the size images are loaded at for both stages): latent grid × decoder patch. */
 export function decoderImageSize(cfg: Stage1Config, grid: [number, number], encoderPatch: number): [number, number] {
@@ -41,21 +38,13 @@ export function decoderImageSize(cfg: Stage1Config, grid: [number, number], enco
 /** Noise-free latent statistics of the stage-1 training split → `file` (what the stage-1 run also computes at its end). */
 export async function computeLatentStats(cfg: Stage1Config, file: string): Promise<number> {
   const { train } = stage1Split(openDataSource(cfg.data), cfg.heldOut, cfg.splitSeed, cfg.maxImages);
-  const { encoder, selection } = await loadEncoder(withRes(cfg.encoder, cfg.imageSize));
+  const loaded = await loadEncoder(withRes(cfg.encoder, cfg.imageSize));
   try {
-    const { grid } = probeLatent(encoder, selection);
-    const store = await ImageStore.load(train, decoderImageSize(cfg, grid, encoder.patchSize));
-    const bar = progress({ label: 'latent statistics', total: store.count, unit: 'img' });
-    const stats = latentStatsOf(encoder, selection, store, cfg.encodeBatch, (n) => bar.update(n));
-    bar.finish();
-    try {
-      saveStats(file, stats, { encoder: cfg.encoder, layers: selection.layers.join('.'), count: String(stats.count), data: cfg.data });
-    } finally {
-      disposeStats(stats);
-    }
-    return store.count;
+    const { grid } = probeLatent(loaded.encoder, loaded.selection);
+    const store = await ImageStore.load(train, decoderImageSize(cfg, grid, loaded.encoder.patchSize));
+    return writeLatentStats(loaded, store, file, { spec: cfg.encoder, data: cfg.data, batch: cfg.encodeBatch });
   } finally {
-    encoder.dispose();
+    loaded.encoder.dispose();
   }
 }
 
