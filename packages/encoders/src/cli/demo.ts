@@ -24,7 +24,7 @@ export const demoCommand: Command = {
 
 const ExportFlags = z
   .object({
-    run: z.string().min(1),
+    run: z.string({ error: 'is required' }).min(1),
     to: z.string().min(1).default(path.relative(process.cwd(), PRETRAINED_DIR) || '.'),
   })
   .strict();
