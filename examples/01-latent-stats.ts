@@ -11,7 +11,8 @@
 import * as path from 'node:path';
 import { z } from 'zod';
 import { initRuntime, parseFlags, openDataSource, ImageStore, latentStatsOf, saveStats, disposeStats, progress } from '@raev2/core';
-import { loadEncoder, writeDemoManifest } from '@raev2/encoders';
+import { loadEncoder } from '@raev2/encoders';
+import { writeDemoManifest } from '@raev2/cli';
 
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2), { out: { type: 'string' } }, z.object({ out: z.string().default('outputs/steps') }), '01-latent-stats');

@@ -11,7 +11,7 @@
 import * as path from 'node:path';
 import { z } from 'zod';
 import { initRuntime, parseFlags, parseStage1Config } from '@raev2/core';
-import { emaForSteps, runStage1Eval, runStage1Train, writeDemoManifest } from '@raev2/encoders';
+import { emaForSteps, runStage1Eval, runStage1Train, writeDemoManifest } from '@raev2/cli';
 
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2), { out: { type: 'string' }, steps: { type: 'string' }, perceptual: { type: 'string' } },

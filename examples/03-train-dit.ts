@@ -11,7 +11,7 @@
 import * as path from 'node:path';
 import { z } from 'zod';
 import { initRuntime, parseFlags, parseStage2Config } from '@raev2/core';
-import { formatMetrics, freeGuidance, runStage2Train } from '@raev2/encoders';
+import { formatMetrics, freeGuidance, runStage2Train } from '@raev2/cli';
 
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2), { out: { type: 'string' }, steps: { type: 'string' } },

@@ -9,7 +9,7 @@
 import * as path from 'node:path';
 import { z } from 'zod';
 import { initRuntime, parseFlags, readStage2Checkpoint, type GenerationMetrics } from '@raev2/core';
-import { evaluateFinal, freeGuidance, runSample, SampleFlagsSchema } from '@raev2/encoders';
+import { evaluateFinal, freeGuidance, runSample, SampleFlagsSchema } from '@raev2/cli';
 
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2), { out: { type: 'string' }, scale: { type: 'string' } },

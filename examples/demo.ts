@@ -5,7 +5,7 @@
  * `npm run demo -- --help` lists the flags (--quick, --budget <minutes>, --fresh, --out …).
  */
 import { UsageError } from '@raev2/core';
-import { DEMO_USAGE, parseDemoArgs, runDemo } from '@raev2/encoders';
+import { DEMO_USAGE, parseDemoArgs, runDemo } from '@raev2/cli';
 
 const argv = process.argv.slice(2);
 if (argv.includes('--help') || argv.includes('-h')) {

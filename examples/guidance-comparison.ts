@@ -46,7 +46,7 @@ import {
   type Stage2Config,
   type Stage2Parts,
 } from '@raev2/core';
-import { runStage1Train, runStage2Train, resolveStage2 } from '@raev2/encoders';
+import { runStage1Train, runStage2Train, resolveStage2 } from '@raev2/cli';
 
 const scales = z.string().transform((s, ctx) => {
   const v = s.split(',').map(Number);

@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { tf, buildVitOnnx, loadSafetensors, SafetensorsFile, encodeImagesAsync, disposeOutput, combineLayers } from '@raev2/core';
-import { loadOnnxEncoder, loadEncoder, hiddenStateOutputs, featuresCommand } from '@raev2/encoders';
+import { loadOnnxEncoder, loadEncoder, hiddenStateOutputs } from '@raev2/encoders';
+import { featuresCommand } from '@raev2/cli';
 import { fixtureDir, loadIO, maxAbsDiff, useBackend } from '../helpers/fixtures.js';
 
 /** An optimum-style folder: config + preprocessor beside `onnx/model.onnx` (built from the fixture's weights). */

@@ -1,1 +1,2 @@
-export {};
+/** @raev2/t2i — text-to-image on the condition-generic stage 2: captioned data, the text tower, the text condition. */
+export * from './data/index.js';

@@ -1,0 +1,69 @@
+/**
+ * `raev2 demo` (= `npm run demo`): class-conditional emoji generation end to end, offline — decoder,
+ * latent statistics, DiT^DH, free-guidance sampling, metrics and an HTML report (see demo/pipeline.ts).
+ * `raev2 demo-export`: turn a finished `--train` run into the checkpoint the demo ships.
+ */
+import * as path from 'node:path';
+import { z } from 'zod';
+import { parseFlags, type Command } from '@raev2/core';
+import { DEMO_USAGE, parseDemoArgs } from '../demo/flags.js';
+import { runDemo } from '../demo/pipeline.js';
+import { readPlanFile } from '../demo/state.js';
+import { PRETRAINED_DIR, exportPretrained } from '../demo/pretrained.js';
+
+export const demoCommand: Command = {
+  name: 'demo',
+  summary: 'class-conditional emoji end to end, offline: shipped or freshly trained decoder + DiT^DH (outputs/demo: samples, metrics, report.html)',
+  usage: DEMO_USAGE,
+  async run(argv) {
+    const flags = parseDemoArgs(argv);
+    const r = await runDemo(flags);
+    if (r.interrupted) process.exitCode = 130;
+  },
+};
+
+const ExportFlags = z
+  .object({
+    run: z.string({ error: 'is required' }).min(1),
+    to: z.string().min(1).default(path.relative(process.cwd(), PRETRAINED_DIR) || '.'),
+  })
+  .strict();
+
+const EXPORT_USAGE = `usage: raev2 demo-export --run <demo out> [--to <dir>]
+
+Export a finished demo training run (npm run demo -- --train … --out <demo out>) as the demo's shipped
+checkpoint: EMA decoder and EMA DiT^DH weights (fp16; buffers fp32), latent statistics, training logs
+and a manifest with sizes, sha256 and the commands that made it. --to defaults to the shipped location
+(packages/cli/pretrained/emoji-demo).`;
+
+/** The `npm run demo` command line that reproduces a run, from its plan key (non-default flags only). */
+export function demoTrainingCommand(key: Record<string, unknown>, out: string): string {
+  const flags = ['--train'];
+  const add = (name: string, v: unknown, dflt: unknown) => v != null && v !== dflt && flags.push(typeof v === 'boolean' ? `--${name}` : `--${name} ${String(v)}`);
+  add('quick', key.quick, false);
+  add('budget', key.budget, null);
+  add('perceptual', key.perceptual, null);
+  add('seed', key.seed, 0);
+  add('classes', key.classes, null);
+  add('skin-tones', key.skinTones, 'off');
+  add('gan', key.gan, 'off');
+  add('k-sweep', key.kSweep, false);
+  add('decoder-steps', key.decoderSteps, null);
+  add('dit-steps', key.ditSteps, null);
+  return `npm run demo -- ${flags.join(' ')} --out ${out}`;
+}
+
+export const demoExportCommand: Command = {
+  name: 'demo-export',
+  summary: 'export a finished demo training run as the checkpoint the demo ships',
+  usage: EXPORT_USAGE,
+  async run(argv) {
+    const f = parseFlags(argv, { run: { type: 'string' }, to: { type: 'string' } }, ExportFlags, 'demo-export');
+    const plan = readPlanFile(path.join(f.run, 'work'));
+    if (plan == null) throw new Error(`${f.run} is not a demo run (no work/plan.json)`);
+    const commands = [demoTrainingCommand(plan.key, f.run), `npm run raev2 -- demo-export --run ${f.run} --to ${f.to}`];
+    const m = exportPretrained(f.run, f.to, commands);
+    const bytes = Object.values(m.files).reduce((a, e) => a + e.bytes, 0);
+    process.stderr.write(`exported ${f.run} (decoder ${m.plan.decoderSteps} steps, DiT ${m.stage2.step} steps) → ${f.to}: ${Object.keys(m.files).length + 1} files, ${(bytes / 2 ** 20).toFixed(1)} MiB\n`);
+  },
+};
