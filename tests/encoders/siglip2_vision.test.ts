@@ -26,14 +26,15 @@ for (const backend of testBackends()) {
     const diffs: Record<string, number> = {};
     const names = [...out.hiddenStates.map((_, i) => `hidden_states.${i}`), 'last_hidden_state'];
     [...out.hiddenStates, out.lastHiddenState].forEach((h, i) => {
-      // Real rows are what the model means; padded rows are well defined (they attend to real keys
-      // and carry the first resized position) but meaningless, so they are checked separately.
+      // Real rows are what the model means; padded rows are well defined too (they attend to real keys
+      // and carry the first resized position), so every row must match HF, real rows alone included.
       diffs[names[i]] = maxAbsDiff(realRows(h, mask), realRows(io.get(names[i])!, mask));
       diffs[`${names[i]} (all rows)`] = maxAbsDiff(h, io.get(names[i])!);
     });
     diffs.pooler_output = maxAbsDiff(out.poolerOutput!, io.get('pooler_output')!);
     console.log(`  [${backend}] max abs diffs: ${Object.entries(diffs).map(([k, v]) => `${k} ${v.toExponential(2)}`).join(', ')}`);
-    for (const [k, v] of Object.entries(diffs)) if (!k.endsWith('(all rows)')) assert.ok(v <= ATOL, `${k}: ${v} > ${ATOL}`);
+    assert.equal(Object.keys(diffs).length, 2 * names.length + 1);
+    for (const [k, v] of Object.entries(diffs)) assert.ok(v <= ATOL, `${k}: ${v} > ${ATOL}`);
     assert.deepEqual(out.grid, [4, 4]);
     disposeVisionOutput(out);
     // the mask derived from spatial_shapes equals the processor's mask

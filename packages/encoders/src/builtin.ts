@@ -4,18 +4,34 @@
  * or the Hub when online), `hf:<folder-or-id>` for any HF folder, `onnx:<file-or-folder>` for ONNX
  * exports with hidden-state outputs, and the offline nsfwjs CNNs.
  */
-import { registerEncoder, type Encoder, type SpecOptions } from '@raev2/core';
+import { registerEncoder, type Encoder, type LayerSelection, type SpecOptions } from '@raev2/core';
 import { createNsfwjsEncoder, MOBILENET_V2_STAGES, INCEPTION_V3_STAGES } from './cnn/index.js';
 import { loadOnnxEncoder } from './onnx/load.js';
-import { checkOptions } from './spec.js';
+import { checkOptions, type EncoderDefaults, type GlobalTermDefault } from './spec.js';
 import { loadHFEncoder } from './hf/load.js';
 
+/**
+ * Global-term default by HF model type: the authors' multi-layer DINOv3 and SigLIP-2 encoders add the
+ * token-mean of the deepest selected block, so a multi-block selection of these families does too.
+ */
+export const GLOBAL_TERM_BY_MODEL_TYPE: Record<string, GlobalTermDefault> = { dinov3_vit: 'multi-layer', siglip2_vision_model: 'multi-layer' };
+
+/** A multi-layer preset under the authors' name: its default blocks and global-term rule. */
+interface MultiLayerPreset {
+  layers: number[];
+  globalTerm: GlobalTermDefault;
+}
+
 /** Load an HF-format encoder (folder or hub id); options: `res=<px>`, `preprocess=resize|processor`. */
-async function loadHFEncoderFor(folderOrId: string, name: string, options: SpecOptions): Promise<Encoder> {
+async function loadHFEncoderFor(folderOrId: string, name: string, options: SpecOptions, preset?: MultiLayerPreset): Promise<Encoder> {
   checkOptions(name, options, ['preprocess']);
   const pre = options.preprocess;
   if (pre !== undefined && pre !== 'resize' && pre !== 'processor') throw new Error(`encoder '${name}': preprocess=${String(pre)} must be resize or processor`);
-  return loadHFEncoder(folderOrId, { name, imageSize: options.res === undefined ? undefined : Number(options.res), preprocess: pre });
+  const enc = await loadHFEncoder(folderOrId, { name, imageSize: options.res === undefined ? undefined : Number(options.res), preprocess: pre });
+  const defaults: EncoderDefaults = { globalTerm: preset?.globalTerm ?? GLOBAL_TERM_BY_MODEL_TYPE[enc.model.modelType] ?? 'never' };
+  // the preset's blocks apply when a spec names none (resolveSelection checks them against the depth)
+  if (preset) defaults.defaultSelection = { layers: preset.layers } satisfies LayerSelection;
+  return Object.assign(enc, defaults);
 }
 
 /** RAEv2-style name → Hugging Face hub id, with a one-line description. */
@@ -50,6 +66,30 @@ hf('clip-vit-l14-336', 'openai/clip-vit-large-patch14-336', 'CLIP ViT-L/14 at 33
 
 for (const [name, { id, description }] of Object.entries(HF_ENCODERS)) {
   registerEncoder(name, (n, options) => loadHFEncoderFor(id, n, options), `${description} — ${id} (local folder, HF cache or Hub)`);
+}
+
+/**
+ * The authors' multi-layer encoders by their published names (`<family>mls-vit-<size>`, "multi-layer
+ * simple add"): the same checkpoints as above, with the authors' default blocks when a spec names none,
+ * and their global term (DINOv3 and SigLIP-2 add it, DINOv2 does not). So
+ * `dinov3mls-vit-l16[layers=11.13.15.17.19.21.23]` gives the same latent as `dinov3-vit-l16[layers=11.13.15.17.19.21.23]`.
+ */
+export const MULTI_LAYER_PRESETS: Record<string, { id: string; description: string } & MultiLayerPreset> = {};
+
+function mls(name: string, id: string, layers: number[], globalTerm: GlobalTermDefault, description: string): void {
+  MULTI_LAYER_PRESETS[name] = { id, layers, globalTerm, description };
+}
+for (const [k, size] of Object.entries(DINOV2_SIZES)) {
+  mls(`dinov2mls-vit-${k}`, `facebook/dinov2-with-registers-${size}`, k === 'l' ? [5, 11, 17, 23] : k === 'g' ? [10, 20, 30, 39] : [2, 5, 8, 11], 'never', `DINOv2 ViT-${k.toUpperCase()}/14 with registers, multi-layer`);
+}
+for (const [arch, layers] of [['s16', [2, 5, 8, 11]], ['s16plus', [2, 5, 8, 11]], ['b16', [2, 5, 8, 11]], ['l16', [5, 11, 17, 23]], ['h16plus', [8, 16, 24, 31]]] as const) {
+  mls(`dinov3mls-vit-${arch}`, HF_ENCODERS[`dinov3-vit-${arch}`].id, [...layers], 'always', `${HF_ENCODERS[`dinov3-vit-${arch}`].description}, multi-layer + global term`);
+}
+for (const [k, id, layers] of [['b', 'google/siglip2-base-patch16-256', [2, 5, 8, 11]], ['l', 'google/siglip2-large-patch16-256', [5, 11, 17, 23]], ['so400m', 'google/siglip2-so400m-patch16-256', [5, 12, 19, 26]], ['g', 'google/siglip2-giant-opt-patch16-256', [10, 20, 30, 39]]] as const) {
+  mls(`siglip2mls-vit-${k}`, id, [...layers], 'always', `SigLIP-2 ${k} at 256 px, multi-layer + global term`);
+}
+for (const [name, p] of Object.entries(MULTI_LAYER_PRESETS)) {
+  registerEncoder(name, (n, options) => loadHFEncoderFor(p.id, n, options, p), `${p.description} (default layers ${p.layers.join('.')}) — ${p.id} (local folder, HF cache or Hub)`);
 }
 
 registerEncoder(

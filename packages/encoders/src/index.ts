@@ -5,7 +5,7 @@
 import './builtin.js';
 export { registerEncoder, createEncoder, listEncoders, type EncoderFactory, type SpecOptions } from '@raev2/core';
 export * from './spec.js';
-export { HF_ENCODERS } from './builtin.js';
+export { HF_ENCODERS, MULTI_LAYER_PRESETS, GLOBAL_TERM_BY_MODEL_TYPE } from './builtin.js';
 export * from './cnn/index.js';
 export * from './onnx/index.js';
 export * from './siglip/index.js';

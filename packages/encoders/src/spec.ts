@@ -1,17 +1,27 @@
 /**
  * Encoder spec strings, as the RAEv2 authors name encoders: `family-arch-patch[options]`, e.g.
- * `dinov3-vit-l16[layers=11.13.15.17.19.21.23,global]` or `mobilenetv2-nsfwjs[last3]`.
+ * `dinov3-vit-l16[layers=11.13.15.17.19.21.23]`, `dinov3mls-vit-l16[layers=11.13.15.17.19.21.23]` (the
+ * authors' own name for the same multi-layer encoder) or `mobilenetv2-nsfwjs[last3]`.
  *
  * Options inside `[...]`, comma-separated:
  *   layers=11.13.15 | layers=last4 | layers=all   (also bare `last4` / `all`) — which blocks feed the latent
- *   combine=mean|sum                               — how the normalised layers are combined (SPEC §1.1)
- *   global (or global=true|false)                  — add the token-mean of the last selected layer
+ *   combine=mean|sum                               — how the normalised layers are combined (docs/method.md)
+ *   global (or global=true|false)                  — add the token-mean of the deepest selected layer
  *   res=<px>                                       — input resolution (square)
  *   any other key=value                            — passed to the encoder's factory
+ *
+ * Layer order: a layer list names a set of 0-based blocks; the latent applies them in depth order
+ * (ascending block index) whatever order they are written in, so `layers=23.11` = `layers=11.23` and
+ * the global term always uses the deepest selected block. `lastK` = blocks L−K … L−1.
+ *
+ * Global term default (when the spec says neither `global` nor `global=false`): as the authors' encoders.
+ * Their multi-layer DINOv3 and SigLIP-2 encoders add it, so a DINOv3 or SigLIP-2 spec that selects more
+ * than one block adds it, and the `dinov3mls` / `siglip2mls` presets always do; a single layer (the
+ * original RAE), DINOv2 (also `dinov2mls`), MAE, CLIP and the CNNs do not.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createEncoder, findEncoder, lastK, validateSelection, type Encoder, type LayerSelection, type SpecOptions } from '@raev2/core';
+import { createEncoder, findEncoder, lastK, orderedLayers, validateSelection, type Encoder, type LayerSelection, type SpecOptions } from '@raev2/core';
 
 /** Unresolved layer choice: explicit 0-based blocks, the last K blocks, or every block. */
 export type LayerChoice = { kind: 'list'; layers: number[] } | { kind: 'last'; k: number } | { kind: 'all' };
@@ -140,8 +150,19 @@ export function parseEncoderSpec(source: string): EncoderSpec {
   return spec;
 }
 
-/** Spec → core LayerSelection for an encoder with `numLayers` blocks (`fallback` when the spec names no layers). */
-export function resolveSelection(spec: EncoderSpec, numLayers: number, fallback?: LayerSelection): LayerSelection {
+/** When the global term is on by default: never, for selections of more than one block, or always. */
+export type GlobalTermDefault = 'never' | 'multi-layer' | 'always';
+
+/** The global-term default for a selection of `k` blocks. */
+export function defaultGlobal(rule: GlobalTermDefault, k: number): boolean {
+  return rule === 'always' || (rule === 'multi-layer' && k > 1);
+}
+
+/**
+ * Spec → core LayerSelection for an encoder with `numLayers` blocks (`fallback` when the spec names no
+ * layers; `globalTerm` the encoder's global-term default). Layers come back in the order applied (ascending).
+ */
+export function resolveSelection(spec: EncoderSpec, numLayers: number, fallback?: LayerSelection, globalTerm: GlobalTermDefault = 'never'): LayerSelection {
   const choice = spec.layers;
   let layers: number[];
   if (choice == null) layers = fallback?.layers ?? [numLayers - 1];
@@ -150,24 +171,28 @@ export function resolveSelection(spec: EncoderSpec, numLayers: number, fallback?
     if (choice.k > numLayers) throw new Error(`'${spec.source}': last${choice.k} asks for ${choice.k} layers but the encoder has ${numLayers} blocks`);
     layers = lastK(numLayers, choice.k);
   } else layers = choice.layers;
-  const sel: LayerSelection = { layers, combine: spec.combine ?? fallback?.combine ?? 'mean', global: spec.global ?? fallback?.global ?? false };
+  const sel: LayerSelection = { layers, combine: spec.combine ?? fallback?.combine ?? 'mean', global: spec.global ?? fallback?.global ?? defaultGlobal(globalTerm, layers.length) };
   try {
     validateSelection(sel, numLayers);
   } catch (e) {
     throw new Error(`'${spec.source}': ${(e as Error).message}`);
   }
-  return sel;
+  return { ...sel, layers: orderedLayers(sel) };
 }
 
-/** An encoder may carry its own default selection (e.g. the CNN stages: every block of the stage). */
+/**
+ * What an encoder may say about its latent by default: its own selection (e.g. the CNN stages: every
+ * block of the stage; the multi-layer presets: the authors' default blocks) and its global-term rule.
+ */
 export interface EncoderDefaults {
   defaultSelection?: LayerSelection;
+  globalTerm?: GlobalTermDefault;
 }
 
 /** The selection a spec asks for on a built encoder (validated against its depth). */
 export function selectLayers(encoder: Encoder & EncoderDefaults, spec: EncoderSpec | string): LayerSelection {
   const s = typeof spec === 'string' ? parseEncoderSpec(spec) : spec;
-  return resolveSelection(s, encoder.numLayers, encoder.defaultSelection);
+  return resolveSelection(s, encoder.numLayers, encoder.defaultSelection, encoder.globalTerm);
 }
 
 /** Factory-side check: throw for options the factory does not understand (`res` is always allowed). */

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf, Rng, createRAE, computeLatentStats, encodeImages, disposeOutput, lastK, layerNorm, noiseAugment, GeneralDecoder, decoderConfig } from '@raev2/core';
+import '@raev2/encoders'; // registers the built-in encoders (the last test uses the offline MobileNetV2)
+import { tf, Rng, createRAE, latentStatsOf, listEncoders, createEncoder, encodeImages, disposeOutput, lastK, layerNorm, noiseAugment, GeneralDecoder, decoderConfig } from '@raev2/core';
 import { assertClose, useBackend } from '../../helpers/fixtures.js';
 import { fakeEncoder } from './fake_encoder.js';
 
@@ -30,7 +31,8 @@ test('RAE encode/decode shapes for several K, standardisation and de-normalisati
     const dnd = dn.dataSync(), xd = x.dataSync();
     for (let i = 0; i < xd.length; i++) assert.ok(Math.abs(xd[i] - (dnd[i] * enc.imageStd[i % 3] + enc.imageMean[i % 3])) < 1e-5);
     // with statistics: encode standardises, decode inverts it first
-    const stats = await computeLatentStats(rae, [images.clone(), images.clone()]);
+    const stats = latentStatsOf(rae.encoder, rae.selection, [images.clone(), images.clone()]);
+    assert.equal(stats.count, 4);
     rae.setStats(stats);
     const zs = rae.encode(images);
     const m = stats.mean!.dataSync(), v = stats.var.dataSync(), zd = z.dataSync();
@@ -98,20 +100,10 @@ test('noise augmentation: σ per sample ~ U(0, τ), ε ~ N(0, 1)', async () => {
   tf.dispose([z, zt]);
 });
 
-test('RAE with the offline nsfwjs MobileNetV2 encoder (when @raev2/encoders provides it)', async (t) => {
-  try {
-    await import('@raev2/encoders'); // registers the built-in encoders
-  } catch {
-    t.skip('@raev2/encoders is not built');
-    return;
-  }
-  const core = await import('@raev2/core');
-  if (!core.listEncoders().some((e) => e.name === 'mobilenetv2-nsfwjs')) {
-    t.skip('mobilenetv2-nsfwjs is not registered');
-    return;
-  }
+test('RAE with the offline nsfwjs MobileNetV2 encoder that @raev2/encoders registers', async () => {
+  assert.ok(listEncoders().some((e) => e.name === 'mobilenetv2-nsfwjs'), 'mobilenetv2-nsfwjs is registered by @raev2/encoders');
   await useBackend('wasm');
-  const enc = await core.createEncoder('mobilenetv2-nsfwjs');
+  const enc = await createEncoder('mobilenetv2-nsfwjs');
   try {
     for (const k of [1, 3]) {
       const rae = createRAE({ encoder: enc, selection: { layers: lastK(enc.numLayers, k) }, decoder: { preset: 'tiny', overrides: { decoder_num_hidden_layers: 1, decoder_hidden_size: 32, decoder_num_attention_heads: 2 } } });

@@ -24,6 +24,7 @@ import {
   evaluateReconstruction,
   formatEvalTable,
   latentStatsOf,
+  latentStatsMetadata,
   saveStats,
   disposeStats,
   loadDecoder,
@@ -265,7 +266,7 @@ export function writeLatentStats(loaded: Pick<LoadedEncoder, 'encoder' | 'select
   bar.finish();
   try {
     fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    saveStats(file, stats, { encoder: o.spec, layers: selection.layers.join('.'), count: String(stats.count), data: o.data });
+    saveStats(file, stats, latentStatsMetadata({ encoder: o.spec, selection, count: stats.count, data: o.data }));
   } finally {
     disposeStats(stats);
   }

@@ -1,15 +1,15 @@
 /**
- * The representation autoencoder (SPEC §1): a frozen encoder's multi-layer latent, optional noise
- * augmentation (training), latent standardisation, and the ViT pixel decoder.
- *   encode: images NHWC [0,1] → preprocess → hidden states → combineLayers → (+σε) → standardise → [B, N, C]
+ * The representation autoencoder (docs/method.md, stage 1): a frozen encoder's multi-layer latent,
+ * optional noise augmentation (training), latent standardisation, and the ViT pixel decoder.
+ *   encode: images NHWC [0,1] → rawLatent (latent.ts) → (+σε) → standardise → [B, N, C]
  *   decode: [B, N, C] → destandardise → decoder → unpatchify → ·std + mean → images NHWC (≈[0,1], unclamped)
  */
 import { tf, type Tensor } from '../runtime/tf.js';
 import { Rng } from '../runtime/rng.js';
-import { disposeOutput, encodeImages, type Encoder } from '../encoder.js';
-import { combineLayers, validateSelection, type LayerSelection } from './latent.js';
+import type { Encoder } from '../encoder.js';
+import { rawLatent, rawLatentWithGrid, validateSelection, type LayerSelection } from './latent.js';
 import { GeneralDecoder, decoderConfig, type DecoderConfigInput, type DecoderPreset } from './decoder.js';
-import { Welford, destandardize, disposeStats, standardize, type LatentStats } from './stats.js';
+import { destandardize, disposeStats, standardize, type LatentStats } from './stats.js';
 import { NOISE_TAU, noiseAugment } from './noise.js';
 
 /** Build a decoder from a preset, sized from a probe of the encoder. */
@@ -88,13 +88,7 @@ export class RAE {
 
   /** images NHWC [0,1] → the raw multi-layer latent [B, N, C] (no noise, not standardised). */
   encodeRaw(images: Tensor): Tensor {
-    // the hidden states belong to the caller (encoders tf.keep them), so dispose them explicitly
-    const out = encodeImages(this.encoder, images);
-    try {
-      return combineLayers(out, this.selection, (h) => this.encoder.latentNorm(h));
-    } finally {
-      disposeOutput(out);
-    }
+    return rawLatent(this.encoder, this.selection, images);
   }
 
   /** images NHWC [0,1] → latent [B, N, C]: raw latent, noise-augmented when training, standardised when stats are set. */
@@ -151,17 +145,16 @@ export function probeLatent(encoder: Encoder, selection: LayerSelection): { grid
   validateSelection(selection, encoder.numLayers);
   const [h, w] = encoder.imageSize;
   const img = tf.fill([1, h, w, 3], 0.5);
-  const out = encodeImages(encoder, img);
-  img.dispose();
+  let probe: { latent: Tensor; grid: [number, number] };
   try {
-    const z = combineLayers(out, selection, (t) => encoder.latentNorm(t));
-    const [, n, c] = z.shape;
-    z.dispose();
-    if (n !== out.grid[0] * out.grid[1]) throw new Error(`encoder ${encoder.name}: latent has ${n} tokens but its grid is ${out.grid.join('×')}`);
-    return { grid: out.grid, channels: c };
+    probe = rawLatentWithGrid(encoder, selection, img);
   } finally {
-    disposeOutput(out);
+    img.dispose();
   }
+  const [, n, c] = probe.latent.shape;
+  probe.latent.dispose();
+  if (n !== probe.grid[0] * probe.grid[1]) throw new Error(`encoder ${encoder.name}: latent has ${n} tokens but its grid is ${probe.grid.join('×')}`);
+  return { grid: probe.grid, channels: c };
 }
 
 /** Assemble an RAE; a decoder spec builds a fresh decoder whose output size is grid·patch. */
@@ -183,28 +176,4 @@ export function createRAE(opts: RAEOptions): RAE {
     grid,
     channels,
   });
-}
-
-/**
- * Per-position, per-channel statistics of the noise-free raw latent over image batches NHWC [0,1]
- * (SPEC §1.2). Each batch's images are disposed after use. `onBatch(done)` reports images seen.
- */
-export async function computeLatentStats(
-  rae: RAE,
-  batches: Iterable<Tensor | { images: Tensor }> | AsyncIterable<Tensor | { images: Tensor }>,
-  onBatch?: (images: number) => void,
-): Promise<LatentStats> {
-  const acc = new Welford([rae.numTokens, rae.channels]);
-  for await (const batch of batches) {
-    const images = batch instanceof tf.Tensor ? batch : batch.images;
-    const z = rae.encodeRaw(images);
-    images.dispose();
-    try {
-      acc.update(z);
-    } finally {
-      z.dispose();
-    }
-    onBatch?.(acc.count);
-  }
-  return acc.toStats();
 }

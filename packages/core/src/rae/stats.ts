@@ -1,11 +1,14 @@
 /**
- * Latent standardisation (SPEC §1.2): per-position, per-channel mean and population variance ([N, C]),
- * accumulated over a dataset pass with a chunked Welford merge in float64 (Chan et al.), then
- * z' = (z − μ)/√(σ² + ε) on encode and its inverse on decode.
+ * Latent standardisation (docs/method.md, "Latent standardisation"): per-position, per-channel mean
+ * and population variance ([N, C]) of the noise-free raw latent, accumulated over a dataset pass with
+ * a chunked Welford merge in float64 (Chan et al.), then z' = (z − μ)/√(σ² + ε) on encode and its
+ * inverse on decode. `latentStatsOf` is the one function that computes them.
  */
 import * as fs from 'node:fs';
 import { tf, type Tensor } from '../runtime/tf.js';
 import { SafetensorsFile, saveSafetensors } from '../io/safetensors.js';
+import type { Encoder } from '../encoder.js';
+import { rawLatent, type LayerSelection } from './latent.js';
 
 /** ε inside the square root, as upstream RAE. */
 export const STATS_EPS = 1e-5;
@@ -80,6 +83,62 @@ export class Welford {
   }
 }
 
+/** Image batches NHWC [0,1]: an iterable of tensors (each disposed after use) or an indexed store (e.g. stage 1's ImageStore). */
+export type ImageBatches = Iterable<Tensor> | { ranges(batch: number): Iterable<number[]>; batch(indices: readonly number[]): Tensor; readonly name?: string };
+
+/** Raw latents already computed, flat [count · N · C] in image order. */
+export interface PrecomputedLatents {
+  latents: Float32Array;
+  /** [N, C] */
+  shape: [number, number];
+}
+
+/** Latent statistics with the number of images they were accumulated over. */
+export type CountedLatentStats = LatentStats & { count: number };
+
+/**
+ * The latent statistics: Welford over the noise-free raw latent ([N, C] mean and population variance)
+ * of every image (`rawLatent` of encoder + selection), `batch` images per forward pass, or over
+ * precomputed raw latents (`encoder` null). `onProgress(done)` after each batch.
+ */
+export function latentStatsOf(
+  encoder: Encoder | null,
+  selection: LayerSelection | null,
+  images: ImageBatches | PrecomputedLatents,
+  batch = 16,
+  onProgress?: (done: number) => void,
+): CountedLatentStats {
+  let acc: Welford | null = null;
+  if ('latents' in images) {
+    acc = new Welford(images.shape).update(images.latents);
+    onProgress?.(acc.count);
+  } else {
+    if (encoder == null || selection == null) throw new Error('latentStatsOf: images need an encoder and a layer selection');
+    const batches: Iterable<Tensor> = Symbol.iterator in images ? images : indexedBatches(images, batch);
+    for (const x of batches) {
+      let z: Tensor;
+      try {
+        z = rawLatent(encoder, selection, x);
+      } finally {
+        x.dispose();
+      }
+      try {
+        acc ??= new Welford(z.shape.slice(1));
+        acc.update(z);
+      } finally {
+        z.dispose();
+      }
+      onProgress?.(acc.count);
+    }
+  }
+  if (acc == null || acc.count === 0) throw new Error(`${('name' in images && images.name) || 'the data'}: no images for latent statistics`);
+  return { ...acc.toStats(), count: acc.count };
+}
+
+function* indexedBatches(store: { ranges(batch: number): Iterable<number[]>; batch(indices: readonly number[]): Tensor }, batch: number): Generator<Tensor> {
+  for (const idx of store.ranges(batch)) yield store.batch(idx);
+}
+
 /** z [B, N, C] → (z − μ)/√(σ² + ε). */
 export function standardize(z: Tensor, stats: LatentStats): Tensor {
   return tf.tidy(() => {
@@ -99,6 +158,14 @@ export function destandardize(z: Tensor, stats: LatentStats): Tensor {
 export function disposeStats(stats: LatentStats): void {
   stats.mean?.dispose();
   stats.var.dispose();
+}
+
+/**
+ * The metadata a statistics file carries: the encoder spec, the selected blocks, the image count and,
+ * when given, the data source (a path in it is the caller's to make relative: exports strip paths).
+ */
+export function latentStatsMetadata(o: { encoder: string; selection: LayerSelection; count: number; data?: string }): Record<string, string> {
+  return { encoder: o.encoder, layers: o.selection.layers.join('.'), count: String(o.count), ...(o.data != null ? { data: o.data } : {}) };
 }
 
 /** Write `mean` and `var` ([N, C], float32) to a safetensors file (atomically). */

@@ -13,7 +13,7 @@ import type { LayerSelection } from '../rae/latent.js';
 import { createRAE, type RAE } from '../rae/rae.js';
 import type { DecoderConfigInput } from '../rae/decoder.js';
 import { noiseAugment } from '../rae/noise.js';
-import { Welford, saveStats, disposeStats } from '../rae/stats.js';
+import { latentStatsMetadata, latentStatsOf, saveStats, disposeStats } from '../rae/stats.js';
 import { Discriminator } from '../rae/losses/discriminator.js';
 import { ganPhase, ganSchedule } from '../rae/losses/schedule.js';
 import type { FeatureExtractor } from '../rae/losses/perceptual.js';
@@ -225,17 +225,13 @@ export async function trainStage1(cfg: Stage1Config, parts: Stage1Parts, opts: S
     await writeSamples('final');
     out.decoderDir = exportDecoder(rae, ema, path.join(cfg.out, STAGE1_FILES.decoder));
     // latent statistics over the training set, noise-free (cached raw latents when available)
-    const acc = new Welford([rae.numTokens, rae.channels]);
-    if (cache) acc.update(cache);
-    else for (const idx of store.ranges(cfg.encodeBatch)) {
-      const z = latentsOf(idx);
-      acc.update(z);
-      z.dispose();
-    }
-    const stats = acc.toStats();
+    const stats = latentStatsOf(rae.encoder, rae.selection, cache ? { latents: cache, shape: [rae.numTokens, rae.channels] } : store, cfg.encodeBatch);
     out.statsFile = path.join(cfg.out, STAGE1_FILES.stats);
-    saveStats(out.statsFile, stats, { encoder: cfg.encoder, layers: parts.selection.layers.join('.'), count: String(acc.count) });
-    disposeStats(stats);
+    try {
+      saveStats(out.statsFile, stats, latentStatsMetadata({ encoder: cfg.encoder, selection: parts.selection, count: stats.count }));
+    } finally {
+      disposeStats(stats);
+    }
     const summary: Stage1Summary = { config: cfg, encoder: parts.encoder.name, selection: parts.selection, grid: rae.grid, channels: rae.channels, imageSize: rae.imageSize, steps: result.step, trainImages: store.count };
     writeFileAtomic(path.join(cfg.out, STAGE1_FILES.summary), JSON.stringify(summary, null, 2) + '\n');
     return out;

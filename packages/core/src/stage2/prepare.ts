@@ -11,7 +11,7 @@ import { subset, type ImageDataset } from '../data/dataset.js';
 import { Rng } from '../runtime/rng.js';
 import type { LayerSelection } from '../rae/latent.js';
 import { standardize, type LatentStats } from '../rae/stats.js';
-import { rawLatent } from '../stage1/stats.js';
+import { rawLatent } from '../rae/latent.js';
 import type { FeatureSpace } from '../metrics/generation.js';
 import { progress } from '../util/progress.js';
 import { datasetLabels, imageChunks } from './data.js';
