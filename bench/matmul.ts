@@ -3,7 +3,8 @@
  * beside the same MatMul run natively by onnxruntime-node in this process, as GFLOP/s
  * (2·M·N·K per product) and the ratio backend / ONNX. Each case also checks that the two agree.
  */
-import { tf, Rng, buildMatMulModel, createOnnxSession, ortFloat } from '@raev2/core';
+import { tf, Rng, createOnnxSession, ortFloat } from '@raev2/core';
+import { buildMatMulModel } from './onnx_matmul.js';
 import { CPU_FLOP_LIMIT, type BenchContext } from './context.js';
 import { medianMs, gflops, fmt, maxAbsDiff } from './timing.js';
 import type { Table } from './table.js';

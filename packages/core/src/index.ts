@@ -22,6 +22,7 @@ export * from './sampling/index.js';
 export * from './rae/losses/index.js';
 export * from './stage1/index.js';
 export * from './onnx/index.js';
+export * from './engine/index.js';
 export * from './metrics/generation.js';
 export * from './metrics/probe.js';
 export * from './stage2/index.js';

@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { tf, Rng, parseWith, initRuntime, loadSafetensors, OnnxGraphBuilder, floatAttr, buildMatMulModel, buildVitOnnx, createOnnxSession, runOnnx, type Tensor } from '@raev2/core';
+import { tf, Rng, parseWith, initRuntime, loadSafetensors, OnnxGraphBuilder, floatAttr, buildVitOnnx, createOnnxSession, runOnnx, type Tensor } from '@raev2/core';
+import { buildMatMulModel } from '../../../bench/onnx_matmul.js';
 import { Dinov2Model, Dinov2ConfigSchema } from '@raev2/encoders';
 import { assertClose, fixtureDir, loadIO, maxAbsDiff, testBackends, useBackend } from '../../helpers/fixtures.js';
 

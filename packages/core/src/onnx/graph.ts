@@ -24,7 +24,7 @@ export const floatAttr = (value: number): FloatAttr => ({ float: value });
 export type AttrValue = number | number[] | string | FloatAttr;
 
 /** Tensor element types used here (ONNX TensorProto.DataType codes). */
-const ELEM = { float32: 1, int64: 7 } as const;
+const ELEM = { float32: 1, int32: 6, int64: 7 } as const;
 export type ElemType = keyof typeof ELEM;
 
 /** A dimension: a fixed size or a symbolic name (e.g. 'batch'). */
@@ -89,6 +89,11 @@ export class OnnxGraphBuilder {
   /** A float32 initializer (constant weight) of shape `dims`. */
   floatTensor(name: string, data: Float32Array, dims: number[]): string {
     return this.pushFloat(this.claim(name), data, dims);
+  }
+
+  /** A float32 initializer under a fresh name starting with `prefix`. */
+  floatInit(prefix: string, data: Float32Array, dims: number[]): string {
+    return this.pushFloat(this.fresh(prefix), data, dims);
   }
 
   private pushFloat(name: string, data: Float32Array, dims: number[]): string {

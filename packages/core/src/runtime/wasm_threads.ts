@@ -1,6 +1,7 @@
 /**
- * Multi-threaded tfjs wasm backend in Node (`RAEV2_WASM_THREADS` = 1 | N | auto, default 1: opt-in,
- * because threads oversubscribe badly when several processes share the cores).
+ * Multi-threaded tfjs wasm backend in Node (`RAEV2_WASM_THREADS` = auto | N, default auto: one
+ * thread per available core, at most 8; `RAEV2_WASM_THREADS=1` opts out, e.g. when several
+ * processes share the cores, where threads oversubscribe badly).
  *
  * tfjs-backend-wasm 4.22 ships `tfjs-backend-wasm-threaded-simd.wasm` (XNNPACK + pthreadpool,
  * Emscripten pthreads) but never uses it in Node. Four things stand in the way; each is bridged
@@ -21,6 +22,8 @@
  *  4. The C++ side caps the pool at `emscripten_num_logical_cores() / 2` (it assumes 2
  *     hyper-threads per core), i.e. 1 thread on a 2-vCPU machine, and reads it from `os.cpus()` in
  *     a static constructor → `os.cpus()` reports at least 2·threads entries while it runs.
+ * Workers inherit the process's execArgv; `--input-type` (a `node -e` script) is refused in a worker,
+ * so it is dropped from the workers' execArgv while they are created.
  * Emscripten pre-spawns 8 `worker_threads` (PTHREAD_POOL_SIZE); XNNPACK's pool runs on `threads`
  * of them, and those are unref'd afterwards so that they never keep the process alive. Results equal the single-threaded build bit for
  * bit (each output element is still reduced by one thread; tests/core/wasm_threads.test.ts).
@@ -53,10 +56,10 @@ export function wasmThreadsInUse(): number {
   return threadsInUse;
 }
 
-/** Resolve the thread count: explicit option, else `RAEV2_WASM_THREADS`, else 1; auto = cores (≤ 8). */
+/** Resolve the thread count: explicit option, else `RAEV2_WASM_THREADS`, else auto; auto = available cores (≤ 8). */
 export function resolveWasmThreads(option?: number | 'auto'): number {
-  const raw = option ?? process.env.RAEV2_WASM_THREADS?.trim().toLowerCase() ?? '1';
-  const parsed = threadsSchema.safeParse(raw === '' ? '1' : raw);
+  const raw = option ?? process.env.RAEV2_WASM_THREADS?.trim().toLowerCase() ?? 'auto';
+  const parsed = threadsSchema.safeParse(raw === '' ? 'auto' : raw);
   if (!parsed.success) {
     throw new Error(`RAEV2_WASM_THREADS / threads="${String(raw)}" must be "auto" or an integer in 1..${MAX_WASM_THREADS}`);
   }
@@ -95,6 +98,13 @@ function installBridges(threads: number): () => void {
   const origCreateObjectURL = URL.createObjectURL;
   const osModule = require('os') as { cpus: typeof os.cpus };
   const origCpus = osModule.cpus;
+  const workerThreads = require('worker_threads') as typeof import('node:worker_threads');
+  const OrigWorker = workerThreads.Worker;
+  class ArgvSafeWorker extends OrigWorker {
+    constructor(file: string | URL, options: import('node:worker_threads').WorkerOptions = {}) {
+      super(file, { ...options, execArgv: (options.execArgv ?? process.execArgv).filter((a) => !a.startsWith('--input-type')) });
+    }
+  }
 
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
   globalThis.Blob = RecordingBlob;
@@ -110,6 +120,7 @@ function installBridges(threads: number): () => void {
       Object.defineProperty(this, 'mainScriptUrlOrBlob', { value: stored, writable: true, enumerable: true, configurable: true });
     },
   });
+  workerThreads.Worker = ArgvSafeWorker;
   osModule.cpus = () => {
     const cpus = origCpus();
     while (cpus.length < 2 * threads) cpus.push(cpus[0]);
@@ -120,6 +131,7 @@ function installBridges(threads: number): () => void {
     URL.createObjectURL = origCreateObjectURL;
     delete (Object.prototype as { mainScriptUrlOrBlob?: unknown }).mainScriptUrlOrBlob;
     osModule.cpus = origCpus;
+    workerThreads.Worker = OrigWorker;
   };
 }
 

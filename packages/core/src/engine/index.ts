@@ -1,0 +1,4 @@
+export { ENGINES, DEFAULT_ENGINE, EngineSchema, resolveEngine, ENGINE_HELP, type EngineName } from './engine.js';
+export { moduleHash, cachedGraph, ONNX_EXPORT_VERSION } from './cache.js';
+export { ortDenoiser, type OrtDenoiser, type OrtModelOptions } from './denoiser.js';
+export { ortDecoder, ortRaeDecode, type OrtDecoder } from './decoder.js';
