@@ -6,6 +6,7 @@ export * from './rae/latent.js';
 export * from './registry.js';
 export * from './util/progress.js';
 export * from './util/config.js';
+export * from './util/finite.js';
 export * from './command.js';
 export * from './rae/decoder.js';
 export * from './rae/interp.js';

@@ -106,7 +106,7 @@ test('runTraining (in process): averaged log lines, NaN guard, no silent restart
   const base = { dir, totalSteps: 10, checkpointEvery: 5, logEvery: 2, modules: { net }, rng: new Rng(0), config: { width: 2 }, handleSignals: false };
   await assert.rejects(
     runTraining({ ...base, step: ({ step }) => ({ loss: step === 6 ? NaN : step + 1 }), onLog: (r) => logs.push(r) }),
-    /loss is NaN at step 7; the last good checkpoint is .*ckpt-5/,
+    /loss is NaN at step 7; the last checkpoint that passed the check is .*ckpt-5/,
   );
   assert.deepEqual(logs.map((r) => [r.step, r.loss]), [[2, 1.5], [4, 3.5], [6, 5.5]]);
   assert.equal(readCheckpointState(latestCheckpoint(dir)!).step, 5);

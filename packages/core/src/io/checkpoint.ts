@@ -20,7 +20,10 @@ import type { Rng } from '../runtime/rng.js';
 import type { Module } from '../nn/module.js';
 import type { Ema } from '../train/ema.js';
 import type { Optimizer } from '../train/optim/optimizer.js';
-import { serializeSafetensors, SafetensorsFile, writeFileAtomic } from './safetensors.js';
+import { serializeSafetensors, SafetensorsFile } from './safetensors.js';
+import { fsyncDir, replaceDir, tempPathFor, writeError, writeFileAtomic, writeFileSynced } from './atomic.js';
+import { FLOAT32_SQUARE_SAFE, NonFiniteError, describeNonFinite, findNonFinite } from '../util/finite.js';
+import { ensureDir } from './output.js';
 import { parseWith } from '../util/config.js';
 
 export const CHECKPOINT_SCHEMA_VERSION = 1;
@@ -99,34 +102,30 @@ const MODULE_NAME_RE = /^[A-Za-z0-9_-]+$/;
 /** Write a checkpoint of `data` into `<dir>/ckpt-<step>` atomically; returns its path. */
 export function saveCheckpoint(dir: string, data: CheckpointData, opts: SaveCheckpointOptions = {}): string {
   if (!Number.isInteger(data.step) || data.step < 0) throw new Error(`saveCheckpoint: step must be a non-negative integer, got ${data.step}`);
-  fs.mkdirSync(dir, { recursive: true });
+  ensureDir(dir);
   const name = `ckpt-${data.step}`;
   const final = path.join(dir, name);
-  const tmp = path.join(dir, `${name}.tmp-${process.pid}-${Date.now()}`);
-  fs.mkdirSync(tmp);
+  const modules = Object.entries(data.modules ?? {});
+  const all = new Map<string, Tensor>();
+  for (const [m, mod] of modules) {
+    if (!MODULE_NAME_RE.test(m)) throw new Error(`saveCheckpoint: module name "${m}" must match ${MODULE_NAME_RE}`);
+    for (const [k, t] of mod.stateDict()) all.set(`${m}.${k}`, t); // live tensors: not disposed
+  }
+  const emaSd = data.ema?.stateDict();
+  const optSd = data.optimizer?.stateDict();
+  const tmp = tempPathFor(final);
   try {
+    // the non-finite guard: weights (and their EMA) must stay squarable in float32, optimiser state finite
+    const bad = [...findNonFinite(all, { bound: FLOAT32_SQUARE_SAFE }), ...findNonFinite(emaSd ?? new Map(), { bound: FLOAT32_SQUARE_SAFE }).map((e) => ({ ...e, name: `ema:${e.name}` })), ...findNonFinite(optSd ?? new Map()).map((e) => ({ ...e, name: `optimizer:${e.name}` }))];
+    if (bad.length) throw new NonFiniteError(`checkpoint at step ${data.step} not written: non-finite values (NaN, Inf or |x| > ${FLOAT32_SQUARE_SAFE.toExponential(2)}) in ${describeNonFinite(bad)}`, bad);
+    fs.mkdirSync(tmp);
     const files: Record<string, FileEntry> = {};
     const writeTensors = (file: string, tensors: Map<string, Tensor>) => {
       files[file] = writeSynced(path.join(tmp, file), serializeSafetensors(tensors));
     };
-    const modules = Object.entries(data.modules ?? {});
-    if (modules.length) {
-      const all = new Map<string, Tensor>();
-      for (const [m, mod] of modules) {
-        if (!MODULE_NAME_RE.test(m)) throw new Error(`saveCheckpoint: module name "${m}" must match ${MODULE_NAME_RE}`);
-        for (const [k, t] of mod.stateDict()) all.set(`${m}.${k}`, t); // live tensors: not disposed
-      }
-      writeTensors(MODEL_FILE, all);
-    }
-    for (const [file, owner] of [[EMA_FILE, data.ema], [OPTIMIZER_FILE, data.optimizer]] as const) {
-      if (owner == null) continue;
-      const sd = owner.stateDict();
-      try {
-        writeTensors(file, sd);
-      } finally {
-        for (const t of sd.values()) t.dispose();
-      }
-    }
+    if (modules.length) writeTensors(MODEL_FILE, all);
+    if (emaSd) writeTensors(EMA_FILE, emaSd);
+    if (optSd) writeTensors(OPTIMIZER_FILE, optSd);
     const state: CheckpointState = {
       schemaVersion: CHECKPOINT_SCHEMA_VERSION,
       step: data.step,
@@ -145,7 +144,9 @@ export function saveCheckpoint(dir: string, data: CheckpointData, opts: SaveChec
     fsyncDir(dir);
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
-    throw e;
+    throw e instanceof NonFiniteError || !(e as NodeJS.ErrnoException).code ? e : writeError(final, e, 'cannot write checkpoint');
+  } finally {
+    for (const t of [...(emaSd?.values() ?? []), ...(optSd?.values() ?? [])]) t.dispose();
   }
   writeFileAtomic(path.join(dir, LATEST_FILE), name + '\n');
   fsyncDir(dir);
@@ -335,16 +336,9 @@ function withTensors(file: string, filter: (k: string) => boolean, use: (sd: Map
   }
 }
 
-/** Write `bytes` to `file` and fsync; returns its size and sha256. */
+/** Write `bytes` to the new file `file` (every byte, fsynced); returns its size and sha256. */
 function writeSynced(file: string, bytes: Uint8Array): FileEntry {
-  const fd = fs.openSync(file, 'w');
-  try {
-    let done = 0;
-    while (done < bytes.byteLength) done += fs.writeSync(fd, bytes, done, Math.min(bytes.byteLength - done, 1 << 30));
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
+  writeFileSynced(file, bytes);
   return { bytes: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
@@ -364,28 +358,6 @@ function sha256File(file: string): string {
     fs.closeSync(fd);
   }
   return h.digest('hex');
-}
-
-/** fsync a directory so a rename in it is durable (not supported on every platform: best effort). */
-function fsyncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-  } catch {
-    // e.g. Windows cannot open directories
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
-}
-
-/** Rename `src` to `dst`, replacing an existing `dst` folder (moved aside first, then removed). */
-function replaceDir(src: string, dst: string): void {
-  if (!fs.existsSync(dst)) return fs.renameSync(src, dst);
-  const old = `${dst}.old-${process.pid}-${Date.now()}`;
-  fs.renameSync(dst, old);
-  fs.renameSync(src, dst);
-  fs.rmSync(old, { recursive: true, force: true });
 }
 
 /** Delete checkpoints beyond the newest `keep` (never `current`) and leftovers of interrupted writes. */

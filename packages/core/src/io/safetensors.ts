@@ -6,6 +6,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tf, type Tensor } from '../runtime/tf.js';
 import { BYTES, SAFETENSORS_DTYPES, decode, encode, type DecodedArray, type StDtype } from './dtype.js';
+import { writeFileAtomic } from './atomic.js';
+
+export { writeFileAtomic } from './atomic.js';
 
 export interface TensorInfo {
   dtype: StDtype;
@@ -243,26 +246,6 @@ export function serializeSafetensors(tensors: Map<string, Writable> | Record<str
 /** Write a safetensors file atomically (temp file + rename, so readers never see a partial file). */
 export function saveSafetensors(file: string, tensors: Map<string, Writable> | Record<string, Writable>, opts: SaveOptions = {}): void {
   writeFileAtomic(file, serializeSafetensors(tensors, opts));
-}
-
-/** Write `data` to `file` via a temp file in the same folder and rename. */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      if (typeof data === "string") fs.writeSync(fd, data);
-      else fs.writeSync(fd, data);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
 }
 
 /** Parse safetensors bytes held in memory. */

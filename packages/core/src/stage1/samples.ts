@@ -1,7 +1,6 @@
 /** Sample grids of a stage-1 run: originals in the top row, reconstructions below, written atomically as PNG. */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import sharp from 'sharp';
+import { writeFileAtomic } from '../io/atomic.js';
 import { tf, type Tensor } from '../runtime/tf.js';
 
 /** Rows of image batches NHWC [B, H, W, 3] in [0, 1] (clamped) → one PNG grid with a 2-px gap. */
@@ -22,8 +21,5 @@ export async function writeImageRows(file: string, rows: Tensor[]): Promise<void
       canvas[dst + 2] = px[src + 2];
     }
   });
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  await sharp(canvas, { raw: { width: W, height: H, channels: 3 } }).png().toFile(tmp);
-  fs.renameSync(tmp, file);
+  writeFileAtomic(file, await sharp(canvas, { raw: { width: W, height: H, channels: 3 } }).png().toBuffer());
 }

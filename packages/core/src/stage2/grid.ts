@@ -1,7 +1,6 @@
 /** A labelled image grid: one row per class (its name in a left margin), written atomically as PNG. */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import sharp from 'sharp';
+import { writeFileAtomic } from '../io/atomic.js';
 import { tf, type Tensor } from '../runtime/tf.js';
 
 export interface GridRow {
@@ -35,15 +34,7 @@ export async function writeLabelledGrid(file: string, rows: GridRow[], opts: { g
   });
   const text = rows.map((r, ri) => `<text x="4" y="${ri * (h + gap) + h / 2 + fontSize / 3}" font-family="DejaVu Sans, sans-serif" font-size="${fontSize}" fill="#222">${escapeXml(r.label)}</text>`).join('');
   const svg = Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${labelW}" height="${H}">${text}</svg>`);
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    await sharp(canvas, { raw: { width: W, height: H, channels: 3 } }).composite([{ input: svg, left: 0, top: 0 }]).png().toFile(tmp);
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
+  writeFileAtomic(file, await sharp(canvas, { raw: { width: W, height: H, channels: 3 } }).composite([{ input: svg, left: 0, top: 0 }]).png().toBuffer());
 }
 
 function escapeXml(s: string): string {

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import { z } from 'zod';
 import type { GenerationMetrics } from './evaluate.js';
+import { appendFileChecked, writeFileAtomic } from '../io/atomic.js';
 
 export const METRICS_FILE = 'metrics.jsonl';
 
@@ -36,7 +37,7 @@ const MetricsRecordSchema = z
 
 /** Append one record. */
 export function appendMetrics(file: string, r: MetricsRecord): void {
-  fs.appendFileSync(file, JSON.stringify(r) + '\n');
+  appendFileChecked(file, JSON.stringify(r) + '\n');
 }
 
 /** Read and validate every record (errors name the file and line). */
@@ -68,7 +69,7 @@ export function truncateMetrics(file: string, step: number): void {
       return false;
     }
   });
-  if (kept.length !== lines.length) fs.writeFileSync(file, kept.map((l) => l + '\n').join(''));
+  if (kept.length !== lines.length) writeFileAtomic(file, kept.map((l) => l + '\n').join(''));
 }
 
 /** The value a record holds at a dotted key such as `fd.latent`, `fdr` or `probeAccuracy`. */

@@ -3,6 +3,9 @@
  * (or 0) to `totalSteps`, shows progress, appends averaged scalars to `<dir>/log.jsonl`, checkpoints
  * every `checkpointEvery` steps and at the end, and on SIGINT/SIGTERM finishes the current step,
  * checkpoints and returns `{ interrupted: true }` (a second signal exits at once with 130).
+ * The run folder is locked for the run (`io/run_lock.ts`). Non-finite guard: a non-finite logged
+ * scalar (loss, gradient norm, …) stops the run, and a checkpoint is written only when every weight
+ * and optimiser state is finite; the error names the last checkpoint that passed the check.
  * Resuming restores modules, EMA, optimiser, the RNG, the step, the epoch and `extra`, so a run that
  * draws its data order and noise from `ctx.rng` continues exactly as if it had never stopped.
  */
@@ -15,6 +18,9 @@ import type { Module } from '../nn/module.js';
 import { progress } from '../util/progress.js';
 import { parseWith } from '../util/config.js';
 import { latestCheckpoint, listCheckpoints, loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
+import { appendFileChecked, writeFileAtomic } from '../io/atomic.js';
+import { acquireRunLock } from '../io/run_lock.js';
+import { NonFiniteError } from '../util/finite.js';
 import type { Ema } from './ema.js';
 import type { Optimizer } from './optim/optimizer.js';
 import { lrAt, type Schedule } from './schedule.js';
@@ -102,7 +108,16 @@ export async function runTraining(opts: TrainingOptions): Promise<TrainingResult
   for (const [k, v] of Object.entries({ totalSteps, checkpointEvery, logEvery })) {
     if (!Number.isInteger(v) || v < (k === 'totalSteps' ? 0 : 1)) throw new Error(`runTraining: ${k} must be an integer ≥ ${k === 'totalSteps' ? 0 : 1}, got ${v}`);
   }
-  fs.mkdirSync(dir, { recursive: true });
+  const lock = acquireRunLock(dir);
+  try {
+    return await train(opts, logEvery);
+  } finally {
+    lock.release();
+  }
+}
+
+async function train(opts: TrainingOptions, logEvery: number): Promise<TrainingResult> {
+  const { dir, totalSteps, checkpointEvery } = opts;
   const state: LoopState = { epoch: 0, extra: {} };
   let step = 0;
   let resumedFrom: string | undefined;
@@ -124,17 +139,26 @@ export async function runTraining(opts: TrainingOptions): Promise<TrainingResult
   let checkpoint = resumedFrom;
   let savedAt = resumedFrom ? step : -1;
 
+  const lastGood = () => `the last checkpoint that passed the check is ${checkpoint ?? '(none: no checkpoint was written)'}`;
   const save = async () => {
-    checkpoint = saveCheckpoint(dir, { step, epoch: state.epoch, rng: opts.rng, config: opts.config, extra: state.extra, loop: { logWindow: Object.fromEntries(window) }, modules: opts.modules, ema: opts.ema, optimizer: opts.optimizer }, { keep: opts.keep });
+    try {
+      checkpoint = saveCheckpoint(dir, { step, epoch: state.epoch, rng: opts.rng, config: opts.config, extra: state.extra, loop: { logWindow: Object.fromEntries(window) }, modules: opts.modules, ema: opts.ema, optimizer: opts.optimizer }, { keep: opts.keep });
+    } catch (e) {
+      if (e instanceof NonFiniteError) throw new NonFiniteError(`runTraining: training stopped: ${e.message}; ${lastGood()} (lower the learning rate, or clip gradients)`, e.entries);
+      throw e;
+    }
     savedAt = step;
     await opts.onCheckpoint?.({ step, path: checkpoint });
   };
 
   let signal: NodeJS.Signals | undefined;
+  let inStep = false;
   const onSignal = (sig: NodeJS.Signals) => {
     if (signal != null) process.exit(130); // second signal: stop now (the last checkpoint is intact)
     signal = sig;
-    process.stderr.write(`\n${sig}: finishing step ${step + 1}, then checkpointing (send again to exit at once)\n`);
+    // a signal is handled either while a step awaits (that step completes) or between steps
+    const what = inStep ? `finishing step ${step + 1}` : `stopping after step ${step}`;
+    process.stderr.write(`\n${sig}: ${what}, then checkpointing (send again to exit at once)\n`);
   };
   const handle = opts.handleSignals ?? true;
   if (handle) for (const s of ['SIGINT', 'SIGTERM'] as const) process.on(s, onSignal);
@@ -147,10 +171,14 @@ export async function runTraining(opts: TrainingOptions): Promise<TrainingResult
   try {
     while (step < totalSteps && signal == null) {
       if (opts.schedule && opts.optimizer) opts.optimizer.lr = lr = lrAt(opts.schedule, step);
+      inStep = true;
       lastValues = await opts.step({ step, rng: opts.rng, state, lr });
-      // stop before a NaN reaches a checkpoint: the last good one stays `latest`
-      if ('loss' in lastValues && !Number.isFinite(lastValues.loss)) {
-        throw new Error(`runTraining: loss is ${lastValues.loss} at step ${step + 1}; the last good checkpoint is ${checkpoint ?? '(none)'}`);
+      inStep = false;
+      // stop before a NaN reaches a checkpoint (loss, gradient norm, any logged scalar): the last good one stays `latest`
+      const bad = Object.entries(lastValues).filter(([, v]) => !Number.isFinite(v));
+      if (bad.length) {
+        const what = bad.map(([k, v]) => `${k} is ${v}`).join(', ');
+        throw new NonFiniteError(`runTraining: ${what} at step ${step + 1}; ${lastGood()}`, bad.map(([name]) => ({ name, bad: 1, size: 1 })));
       }
       step++;
       windowSteps++;
@@ -170,7 +198,7 @@ export async function runTraining(opts: TrainingOptions): Promise<TrainingResult
         const rec: LogRecord = { step, time: new Date().toISOString(), stepsPerSec: (1000 * windowSteps) / Math.max(now - windowStart, 1e-3) };
         if (lr != null) rec.lr = lr;
         for (const [k, w] of window) rec[k] = w.sum / w.n;
-        fs.appendFileSync(path.join(dir, LOG_FILE), JSON.stringify(rec) + '\n');
+        appendFileChecked(path.join(dir, LOG_FILE), JSON.stringify(rec) + '\n');
         opts.onLog?.(rec);
         window.clear();
         windowStart = now;
@@ -185,6 +213,7 @@ export async function runTraining(opts: TrainingOptions): Promise<TrainingResult
       if (step % checkpointEvery === 0 || last) await save();
     }
     if (savedAt !== step) await save();
+    if (signal != null && step < totalSteps) process.stderr.write(`${signal}: stopped after step ${step}; checkpoint ${checkpoint} saved (the same command resumes)\n`);
   } finally {
     if (handle) for (const s of ['SIGINT', 'SIGTERM'] as const) process.off(s, onSignal);
   }
@@ -204,5 +233,5 @@ function truncateLog(file: string, step: number): void {
       return false;
     }
   });
-  if (kept.length !== lines.length) fs.writeFileSync(file, kept.map((l) => l + '\n').join(''));
+  if (kept.length !== lines.length) writeFileAtomic(file, kept.map((l) => l + '\n').join(''));
 }
