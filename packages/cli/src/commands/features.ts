@@ -13,6 +13,10 @@ import {
   progress,
   saveSafetensors,
   SafetensorsFile,
+  assertFinite,
+  checkOutput,
+  IMAGE_EXTENSIONS,
+  UNREADABLE_IMAGE_EXTENSIONS,
   latentFromOutput,
   disposeOutput,
   encodePixelsAsync,
@@ -27,7 +31,6 @@ import { loadEncoder } from '@raev2/encoders';
 
 /** Inputs that HF processors store beside `pixel_values` and that the encoders accept by name. */
 export const EXTRA_INPUTS = ['pixel_attention_mask', 'spatial_shapes', 'noise'] as const;
-export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp', '.gif', '.avif', '.tif', '.tiff'];
 
 const USAGE = `usage: raev2 features --model <spec | folder | hub id> (--images <folder> | --pixel-values <file.safetensors>) --out <file.safetensors> [--batch 8]
 
@@ -35,7 +38,8 @@ const USAGE = `usage: raev2 features --model <spec | folder | hub id> (--images 
   --images        folder of images (png, jpg, webp, …), read as RGB and resized to the encoder's resolution
   --pixel-values  safetensors file with 'pixel_values' [B,3,H,W] already normalised (plus ${EXTRA_INPUTS.join(', ')} when the model takes them)
   --out           output safetensors: hidden_states.0 … hidden_states.L [N,T,D]; 'latent' [N,h·w,C] when the spec selects layers
-  --batch         images per forward pass (default 8)`;
+  --batch         images per forward pass (default 8)
+  --allow-non-finite   warn instead of failing when inputs or outputs hold NaN/Inf (NaN weights show as non-finite outputs)`;
 
 const Flags = z
   .object({
@@ -44,6 +48,7 @@ const Flags = z
     'pixel-values': z.string().min(1).optional(),
     out: z.string({ error: 'is required' }).min(1, 'must not be empty'),
     batch: z.coerce.number().int().positive().default(8),
+    'allow-non-finite': z.boolean().default(false),
   })
   .refine((f) => (f.images == null) !== (f['pixel-values'] == null), { message: 'give exactly one of --images and --pixel-values', path: ['images'] });
 
@@ -55,12 +60,17 @@ export interface FeatureOptions {
   batch?: number;
   /** Show progress (default: on unless RAEV2_QUIET=1). */
   progress?: boolean;
+  /** Warn instead of failing on non-finite inputs or outputs (default false). */
+  allowNonFinite?: boolean;
 }
 
 /** Images of a folder, sorted by name (throws naming the folder when there are none). */
 export function listImages(folder: string): string[] {
   if (!fs.existsSync(folder) || !fs.statSync(folder).isDirectory()) throw new Error(`--images: ${folder} is not a folder`);
-  const files = fs.readdirSync(folder).filter((f) => IMAGE_EXTENSIONS.includes(path.extname(f).toLowerCase())).sort();
+  const all = fs.readdirSync(folder);
+  const files = all.filter((f) => IMAGE_EXTENSIONS.includes(path.extname(f).toLowerCase())).sort();
+  const unreadable = all.filter((f) => UNREADABLE_IMAGE_EXTENSIONS.includes(path.extname(f).toLowerCase()));
+  if (unreadable.length) process.stderr.write(`warning: --images: skipping ${unreadable.length} image(s) of a type that cannot be decoded (${unreadable.slice(0, 3).join(', ')}${unreadable.length > 3 ? ', …' : ''}); convert them to PNG\n`);
   if (files.length === 0) throw new Error(`--images: no images (${IMAGE_EXTENSIONS.join(' ')}) in ${folder}`);
   return files.map((f) => path.join(folder, f));
 }
@@ -145,7 +155,9 @@ async function runModel(encoder: Encoder, inputs: Record<string, Tensor>): Promi
 /** Run the extraction; returns the number of images processed. */
 export async function extractFeatures(opts: FeatureOptions): Promise<number> {
   await initRuntime();
+  checkOutput(opts.out, { kind: 'file', what: '--out' });
   const batch = opts.batch ?? 8;
+  const finite = { warn: opts.allowNonFinite ?? false };
   const files = opts.images != null ? listImages(opts.images) : [];
   if (opts.pixelValues != null && !fs.existsSync(opts.pixelValues)) throw new Error(`--pixel-values: ${opts.pixelValues} not found`);
   const { encoder, spec, selection } = await loadEncoder(opts.model);
@@ -161,9 +173,17 @@ export async function extractFeatures(opts: FeatureOptions): Promise<number> {
     for await (const inputs of inputBatches(encoder, opts, files, batch)) {
       let out: EncoderOutput;
       try {
+        const where = opts.images != null ? `--images ${opts.images} (images ${done + 1}–${done + inputs.pixel_values.shape[0]})` : `--pixel-values ${opts.pixelValues} (rows ${done}–${done + inputs.pixel_values.shape[0] - 1})`;
+        assertFinite(Object.entries(inputs), where, finite);
         out = await runModel(encoder, inputs);
       } finally {
         tf.dispose(Object.values(inputs));
+      }
+      try {
+        assertFinite(out.hiddenStates.map((h, i) => [`hidden_states.${i}`, h] as [string, Tensor]), `features of ${opts.model} (inputs ${done}–${done + out.hiddenStates[0].shape[0] - 1})`, { ...finite, hint: 'the inputs are finite, so the model weights hold NaN/Inf or overflow' });
+      } catch (e) {
+        disposeOutput(out);
+        throw e;
       }
       out.hiddenStates.forEach((h, i) => push(`hidden_states.${i}`, h));
       if (withLatent) {
@@ -186,7 +206,6 @@ export async function extractFeatures(opts: FeatureOptions): Promise<number> {
       ...(withLatent ? { latent_layers: selection.layers.join('.'), latent_combine: selection.combine ?? 'mean', latent_global: String(selection.global ?? false) } : {}),
       ...(files.length ? { images: JSON.stringify(files.map((f) => path.basename(f))) } : { pixel_values: path.basename(opts.pixelValues!) }),
     };
-    fs.mkdirSync(path.dirname(path.resolve(opts.out)), { recursive: true });
     saveSafetensors(opts.out, tensors, { metadata });
     return done;
   } finally {
@@ -201,12 +220,13 @@ export const featuresCommand: Command = {
   async run(argv: string[]): Promise<void> {
     const f = parseFlags(
       argv,
-      { model: { type: 'string' }, images: { type: 'string' }, 'pixel-values': { type: 'string' }, out: { type: 'string' }, batch: { type: 'string' } },
+      { model: { type: 'string' }, images: { type: 'string' }, 'pixel-values': { type: 'string' }, out: { type: 'string' }, batch: { type: 'string' }, 'allow-non-finite': { type: 'boolean' } },
       Flags,
       'features',
     );
     if (!f.out.endsWith('.safetensors')) throw new UsageError(`--out ${f.out}: the output must be a .safetensors file`);
-    const n = await extractFeatures({ model: f.model, images: f.images, pixelValues: f['pixel-values'], out: f.out, batch: f.batch });
+    checkOutput(f.out, { kind: 'file', what: '--out' });
+    const n = await extractFeatures({ model: f.model, images: f.images, pixelValues: f['pixel-values'], out: f.out, batch: f.batch, allowNonFinite: f['allow-non-finite'] });
     process.stderr.write(`wrote ${f.out} (${n} inputs)\n`);
   },
 };

@@ -24,8 +24,11 @@ export interface ImageDataset {
   get(i: number): DatasetItem;
 }
 
-/** Image file extensions the loaders pick up (what sharp decodes). */
-export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp', '.gif', '.bmp', '.tif', '.tiff', '.avif'];
+/** Image file extensions the loaders pick up: exactly what sharp decodes (its prebuilt libvips has no BMP reader). */
+export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp', '.gif', '.tif', '.tiff', '.avif'];
+
+/** Image types sharp cannot decode: folders report them instead of skipping them silently. */
+export const UNREADABLE_IMAGE_EXTENSIONS = ['.bmp', '.ico', '.psd', '.tga'];
 
 /** A dataset over a fixed list of items. */
 export function arrayDataset(name: string, items: DatasetItem[], classes?: string[]): ImageDataset {

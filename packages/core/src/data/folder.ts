@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { IMAGE_EXTENSIONS, arrayDataset, type DatasetItem, type ImageDataset } from './dataset.js';
+import { IMAGE_EXTENSIONS, UNREADABLE_IMAGE_EXTENSIONS, arrayDataset, type DatasetItem, type ImageDataset } from './dataset.js';
 
 export interface ImageFolderOptions {
   /** Extensions to include (lower case, with dot). */
@@ -25,15 +25,21 @@ export function imageFolder(dir: string, opts: ImageFolderOptions = {}): ImageDa
   if (!st.isDirectory()) throw new Error(`image folder ${dir} is not a directory`);
   const exts = new Set((opts.extensions ?? IMAGE_EXTENSIONS).map((e) => e.toLowerCase()));
   const files: string[] = [];
+  const unreadable: string[] = [];
   const walk = (d: string) => {
     for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       if (e.name.startsWith('.')) continue;
       const p = path.join(d, e.name);
       if (e.isDirectory()) walk(p);
       else if (exts.has(path.extname(e.name).toLowerCase())) files.push(path.relative(root, p));
+      else if (UNREADABLE_IMAGE_EXTENSIONS.includes(path.extname(e.name).toLowerCase())) unreadable.push(path.relative(root, p));
     }
   };
   walk(root);
+  if (unreadable.length) {
+    const shown = unreadable.slice(0, 3).join(', ') + (unreadable.length > 3 ? ', …' : '');
+    process.stderr.write(`warning: image folder ${dir}: skipping ${unreadable.length} image(s) of a type that cannot be decoded (${shown}); convert them to PNG to use them\n`);
+  }
   if (files.length === 0) throw new Error(`image folder ${dir} contains no images (looked for ${[...exts].join(', ')})`);
   const nested = files.filter((f) => f.includes(path.sep));
   const useClasses = opts.classes ?? nested.length > 0;

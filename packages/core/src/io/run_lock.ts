@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { ensureDir } from './output.js';
+import { checkOutput, ensureDir } from './output.js';
 import { writeError } from './write_error.js';
 
 export const LOCK_FILE = 'run.lock';
@@ -152,4 +152,10 @@ function installExitHook(): void {
     for (const [file, h] of held) removeIfOurs(file, h.text);
     held.clear();
   });
+}
+
+/** Check a run folder given as `what` (e.g. `--out`) can be written, then lock it: before any work. */
+export function prepareRunDir(dir: string, what = '--out'): RunLock {
+  checkOutput(dir, { kind: 'dir', what });
+  return acquireRunLock(dir);
 }

@@ -34,3 +34,16 @@ export function readJsonFile<S extends z.ZodType>(schema: S, file: string): z.in
   }
   return parseWith(schema, json, file);
 }
+
+/**
+ * Largest image side (px) a command accepts: a 4096² RGB float32 batch of one is 200 MB and every
+ * encoder here is trained at ≤ 518 px, so a bigger value is a typo, not a run (it would otherwise
+ * fail deep inside a typed-array allocation).
+ */
+export const MAX_IMAGE_SIZE = 4096;
+
+/** Throw an error naming `flag` when `px` is not an integer side in [1, MAX_IMAGE_SIZE]. */
+export function checkImageSize(px: number | undefined, flag = '--image-size'): void {
+  if (px == null) return;
+  if (!Number.isInteger(px) || px < 1 || px > MAX_IMAGE_SIZE) throw new Error(`${flag} ${px}: must be an integer number of pixels in [1, ${MAX_IMAGE_SIZE}]`);
+}
