@@ -25,7 +25,7 @@ async function main(): Promise<void> {
     heldOut: 0.1, // the same split as step 2
     model: { conditioning: 'in-context', prediction: 'x', hiddenSize: [96, 128], depth: [6, 1], numHeads: [4, 4], baseDepth: 3, numTimeTokens: 2, numCondTokens: 2 },
     transport: { timeDist: 'logit-normal', shift: 8 },
-    labelDropout: 0.1,
+    conditionDropout: 0.1,
     optimizer: { name: 'adamw', lr: 1e-3 },
     schedule: { kind: 'cosine', warmupSteps: Math.min(50, Math.floor(flags.steps / 4)), finalLr: 1e-4 },
     ema: 0.999,

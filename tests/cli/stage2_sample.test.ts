@@ -9,7 +9,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { tf, registerEncoder, parseStage1Config, readMetrics, readCheckpointState, latestCheckpoint, SafetensorsFile, METRICS_FILE } from '@raev2/core';
+import {
+  tf, registerEncoder, parseStage1Config, readMetrics, readCheckpointState, latestCheckpoint, SafetensorsFile, METRICS_FILE,
+  readStage2Checkpoint, loadStage2Model, labelCondition, disposeCondition, classMajorLabels, generateLatents, type Tensor,
+} from '@raev2/core';
 import { runStage1Train, parseStage2TrainArgs, runStage2Train, resolveStage2, runSample, sampleCommand, SampleFlagsSchema } from '@raev2/cli';
 import { useBackend } from '../helpers/fixtures.js';
 import { fakeEncoder } from '../core/rae/fake_encoder.js';
@@ -23,14 +26,14 @@ const data = path.join(root, 'data'), s1 = path.join(root, 's1'), s2 = path.join
 
 const trainArgs = (steps: number, extra: string[] = []) => [
   '--stage1', s1, '--data', `folder:${data}`, '--out', s2, '--held-out', '6', '--steps', String(steps), '--batch', '4', '--checkpoint-every', '2', '--log-every', '2',
-  '--hidden-size', '16,16', '--depth', '2,1', '--heads', '2,2', '--base-depth', '1',
+  '--hidden-size', '16,16', '--depth', '2,1', '--heads', '2,2', '--base-depth', '1', '--t-eps', '0.4', '--condition-dropout', '0.2',
   '--sample-every', '2', '--sample-per-class', '2', '--sample-steps', '3', '--sample-guidance', 'free',
   '--metric-every', '2', '--metric-steps', '3', '--metric-count', '6', '--metric-spaces', 'latent,test-fake-vit[layers=2]', ...extra,
 ];
 
 const sampleFlags = (o: Record<string, string>) => SampleFlagsSchema.parse({ ckpt: s2, steps: '3', 'per-class': '2', ...o });
 
-test('stage2 train → resume → sample (none, cfg, free, free+cfg, autoguidance) from the CLI functions', async () => {
+test('stage2 train → resume → sample (every guidance and combination) from the CLI functions', async () => {
   await useBackend('wasm');
   await writeClassImages(data, 8);
   const t0 = Date.now();
@@ -67,9 +70,11 @@ test('stage2 train → resume → sample (none, cfg, free, free+cfg, autoguidanc
   for (const l of log) for (const k of ['loss', 'full', 'base', 'gradNorm']) assert.ok(Number.isFinite(l[k]), `${k} logged`);
   assert.equal(readCheckpointState(latestCheckpoint(s2)!).step, 6);
 
-  // sample: NFE per image = steps (none, free), 2·steps (cfg, free+cfg, autoguidance)
+  // sample: NFE per image = steps (none, free), 2·steps (cfg, free+cfg, autoguidance, free+autoguidance), 4·steps (autoguidance+cfg)
   const nfe: Record<string, number> = {};
-  for (const [guidance, extra] of [['none', {}], ['cfg', { scale: '2' }], ['free', { scale: '1.78' }], ['free+cfg', { scale: '1.5', 'cfg-scale': '1.5' }], ['autoguidance', { scale: '1.5', weak: path.join(s2, 'ckpt-2') }]] as const) {
+  const weak = path.join(s2, 'ckpt-2');
+  for (const [guidance, extra] of [['none', {}], ['cfg', { scale: '2' }], ['free', { scale: '1.78' }], ['free+cfg', { scale: '1.5', 'cfg-scale': '1.5' }], ['autoguidance', { scale: '1.5', weak }],
+    ['autoguidance+cfg', { 'auto-scale': '1.5', 'cfg-scale': '2', weak }], ['free+autoguidance', { 'free-scale': '1.5', 'auto-scale': '1.2', weak }]] as const) {
     const out = path.join(root, `samples-${guidance}`);
     const res = await runSample(sampleFlags({ guidance, out, ...extra }), () => {});
     nfe[guidance] = res.nfePerImage;
@@ -81,7 +86,26 @@ test('stage2 train → resume → sample (none, cfg, free, free+cfg, autoguidanc
     assert.deepEqual(lat.info('latents').shape, [6, 16, 8]);
     lat.close();
   }
-  assert.deepEqual(nfe, { none: 3, cfg: 6, free: 3, 'free+cfg': 6, autoguidance: 6 });
+  // the run's transport.tEps (0.4) reaches sampling: `sample` equals generateLatents with tEps 0.4, not the 0.05 default
+  {
+    const { ckpt, run } = readStage2Checkpoint(s2);
+    assert.equal(run.config.transport.tEps, 0.4);
+    assert.equal(run.config.conditionDropout, 0.2);
+    const model = loadStage2Model(ckpt, run.resolved.dit);
+    const cond = labelCondition(classMajorLabels([0, 1, 2], 2));
+    const lat = SafetensorsFile.open(path.join(root, 'samples-none', 'latents.safetensors'));
+    const written = lat.read('latents');
+    lat.close();
+    const gen = (tEps?: number) => generateLatents(model, cond, { steps: 3, shift: run.resolved.shift, seed: 0, batchSize: 32, tEps }).latents;
+    const [at04, atDefault] = [gen(0.4), gen()];
+    const diff = (a: Tensor, b: Tensor) => tf.tidy(() => a.sub(b).abs().max().dataSync()[0]);
+    assert.equal(diff(written, at04), 0, 'sampled with the run\'s tEps');
+    assert.ok(diff(written, atDefault) > 1e-4, 'the default clamp gives other samples');
+    tf.dispose([written, at04, atDefault]);
+    disposeCondition(cond);
+    model.dispose();
+  }
+  assert.deepEqual(nfe, { none: 3, cfg: 6, free: 3, 'free+cfg': 6, autoguidance: 6, 'autoguidance+cfg': 12, 'free+autoguidance': 6 });
   // the same seed gives the same samples; --classes by name and index
   const one = await runSample(sampleFlags({ out: path.join(root, 'one'), classes: 'red,0', 'per-class': '1' }), () => {});
   assert.deepEqual(one.files.map((f) => path.basename(path.dirname(f))), ['red', 'blue']);
@@ -97,7 +121,7 @@ test('stage2 train → resume → sample (none, cfg, free, free+cfg, autoguidanc
   } finally {
     console.log = orig;
   }
-  assert.deepEqual(logs, ['NFE per image: 3'], 'Heun: 2 evaluations per step except the last');
+  assert.deepEqual(logs, ['NFE per image: 3 (1.5 per step)'], 'Heun: 2 evaluations per step except the last');
   assert.equal(tf.memory().numTensors, before, 'tensor leak');
   console.log(`  stage 1 (2 steps) + stage 2 (6 steps, resumed) + 8 sample runs in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 });
@@ -117,8 +141,9 @@ test('bad stage-2 configs and sample flags fail with clear messages before any w
   await assert.rejects(resolveStage2(parseStage2TrainArgs([...base, '--classes', 'red,purple']).config), /"purple" are not in/);
   assert.ok(!fs.existsSync(out), 'nothing was written');
   // unknown guidance / a model without a base head / a missing weak model
-  await assert.rejects(sampleCommand.run(['--ckpt', s2, '--guidance', 'magic']), /--guidance: must be one of none, cfg, autoguidance, free, free\+cfg/);
+  await assert.rejects(sampleCommand.run(['--ckpt', s2, '--guidance', 'magic']), /--guidance: must be one of none, cfg, autoguidance, free, free\+cfg, autoguidance\+cfg, free\+autoguidance/);
   assert.throws(() => SampleFlagsSchema.parse({ ckpt: s2, guidance: 'autoguidance' }), /weak/);
+  assert.throws(() => SampleFlagsSchema.parse({ ckpt: s2, guidance: 'free+autoguidance', 'cfg-scale': '2', weak: s2 }), /has no cfg part/);
   await assert.rejects(runSample(sampleFlags({ classes: 'purple' }), () => {}), /"purple" is not a class of this model \(classes: 0=blue, 1=green, 2=red\)/);
   await assert.rejects(runSample(sampleFlags({ ckpt: data }), () => {}), /holds no checkpoint/);
 });

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import {
   tf, loadDiT, createDiT, ditConfigFromUpstream, loadSafetensors, tokensFromNCHW, modelDenoiser, cfgGuidance,
-  internalGuidance, ropeTable, type Tensor, type Denoiser,
+  freeGuidance, ropeTable, type Tensor, type Denoiser,
 } from '@raev2/core';
 import { fixtureDir, loadIO, maxAbsDiff, testBackends, useBackend } from '../../helpers/fixtures.js';
 
@@ -36,7 +36,7 @@ for (const backend of testBackends()) {
     // guidance wrappers; the fixture's doubled batch is [x; x] with [labels; null], t = [t; t]
     const den: Denoiser = modelDenoiser(model);
     const nullCond = (b: number) => model.nullCondition(b);
-    const ig = internalGuidance(den, { scale: 1.78, interval: [0.1, 1] });
+    const ig = freeGuidance(den, { scale: 1.78, interval: [0.1, 1] });
     const cfg = cfgGuidance(den, { scale: 1.5, interval: [0, 1], nullCond });
     const igCfg = cfgGuidance(ig, { scale: 1.5, interval: [0, 1], nullCond });
     const outs = { 'ig.output': ig(x, t, cond), 'cfg.output': cfg(x, t, cond), 'ig_cfg.output': igCfg(x, t, cond) };

@@ -6,7 +6,7 @@ const base = { data: 'emoji:google', out: '/tmp/never-written', stage1: 'runs/s1
 
 test('stage-2 config: defaults are the published stage-2 settings (scaled model)', () => {
   const c = parseStage2Config(base);
-  assert.equal(c.labelDropout, 0.1);
+  assert.equal(c.conditionDropout, 0.1);
   assert.deepEqual([c.optimizer.name, c.optimizer.lr, c.optimizer.betas, c.optimizer.weightDecay], ['adamw', 2e-4, [0.9, 0.95], 0]);
   assert.equal(c.gradClip, 1);
   assert.equal(c.ema, 0.9995);

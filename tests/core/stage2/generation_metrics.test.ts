@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf, Rng, FeatureSet, generationFD, latentFeatureSpace, poolLatents, LinearProbe, crossEntropy, proportionalLabels, classMajorLabels, type FeatureSpace } from '@raev2/core';
+import {
+  tf, Rng, FeatureSet, generationFD, latentFeatureSpace, poolLatents, LinearProbe, crossEntropy, proportionalLabels, classMajorLabels,
+  buildReference, disposeReference, evaluateGeneration, classConditions, type FeatureSpace, type Denoiser, type DiTModel, type GenerationConditions,
+} from '@raev2/core';
 import { useBackend } from '../../helpers/fixtures.js';
 
 /** n latents [n, 4, 3] around a per-set mean. */
@@ -90,4 +93,46 @@ test('generated labels follow the reference class mix (largest remainder), or ar
   assert.equal(many.filter((l) => l === 0).length, 25);
   assert.deepEqual(proportionalLabels([], 3, 4), [0, 1, 2, 0], 'no reference: balanced');
   assert.deepEqual(classMajorLabels([2, 0], 2), [2, 2, 0, 0]);
+});
+
+test('evaluateGeneration over any condition: generated rows follow the given conditions (a task field); the probe scores rows that name a class', async () => {
+  await useBackend('cpu');
+  const before = tf.memory().numTensors;
+  // real latents: class k is μ_k (+ small noise) on every token; 3 classes × 40
+  const mus = [[2, 0, 0], [0, 2, 0], [0, 0, 2]];
+  const rng = new Rng(5);
+  const n = 120, per = 4 * 3;
+  const data = new Float32Array(n * per), labels = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    labels[i] = i % 3;
+    for (let j = 0; j < per; j++) data[i * per + j] = mus[i % 3][j % 3] + 0.3 * (rng.random() - 0.5);
+  }
+  const set = { latents: data, labels, count: n, grid: [2, 2] as [number, number], channels: 3 };
+  const ref = buildReference({ spaces: [latentFeatureSpace({ numTokens: 4, channels: 3 }, 'mean')], train: { latents: set, imageFeatures: {} }, heldOut: null, numClasses: 3, probe: true });
+  // a denoiser whose x-prediction is μ of the row's `code` field: one Euler step from t = 1 to 0 lands on it exactly
+  const table = tf.tensor2d(mus);
+  const denoiser: Denoiser = (x, _t, cond) => ({ full: tf.tidy(() => tf.gather(table, cond.code!.toInt().reshape([-1])).expandDims(1).tile([1, 4, 1]).add(x.mul(0))) });
+  const model = { grid: [2, 2], inChannels: 3, prediction: 'x', training: false, eval() { return this; }, train() { return this; }, nullCondition: () => ({}) } as unknown as DiTModel;
+  const codes = (shift: number, withLabels: boolean): GenerationConditions => ({
+    at: (b, size) => {
+      const l = Array.from({ length: size }, (_, k) => (b + k) % 3);
+      return { cond: { code: tf.tensor1d(l.map((c) => (c + shift) % 3), 'int32') }, ...(withLabels ? { labels: l } : {}) };
+    },
+  });
+  const evalWith = (c: GenerationConditions) => evaluateGeneration(model, ref, { count: 60, steps: 1, shift: 1, seed: 0, batchSize: 16, denoiser, conditions: c });
+  const right = evalWith(codes(0, true));
+  assert.equal(right.probeAccuracy, 1, 'every generated row is its class mean');
+  assert.ok(right.fd.latent < 0.1, `FD ${right.fd.latent}`);
+  const wrong = evalWith(codes(1, true)); // the same means (so the same FD), each under another class
+  assert.equal(wrong.probeAccuracy, 0);
+  const unlabelled = evalWith(codes(0, false));
+  assert.equal(unlabelled.probeAccuracy, undefined, 'no class: no probe score');
+  assert.ok(Math.abs(unlabelled.fd.latent - right.fd.latent) < 1e-9);
+  // class labels by default (the reference's mix): the stub reads `code`, so pass class conditions explicitly
+  const cls = evaluateGeneration(model, ref, { count: 6, steps: 1, shift: 1, seed: 0, denoiser: (x, t, cond) => denoiser(x, t, { code: cond.labels }), conditions: classConditions([0, 1, 2, 2, 1, 0]) });
+  assert.equal(cls.probeAccuracy, 1);
+  assert.throws(() => classConditions([0, 1]).at(1, 2), /rows \[1, 3\) asked of 2 labels/);
+  disposeReference(ref);
+  table.dispose();
+  assert.equal(tf.memory().numTensors, before, 'tensor leak');
 });

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   tf, parseStage2Config, trainStage2, readCheckpointState, latestCheckpoint, readMetrics, readStage2Checkpoint, loadStage2Model,
-  generateLatents, METRICS_FILE, type MetricsRecord, type Stage2ConfigInput,
+  generateLatents, labelCondition, disposeCondition, METRICS_FILE, type MetricsRecord, type Stage2ConfigInput,
 } from '@raev2/core';
 import { useBackend } from '../../helpers/fixtures.js';
 import { fakeStage2, writeClassImages } from './helpers.js';
@@ -87,13 +87,15 @@ test('stage 2: a short run caches latents, writes checkpoints, sample grids and 
   const { ckpt, run } = readStage2Checkpoint(b);
   assert.deepEqual(run.resolved.classes, ['blue', 'green', 'red']);
   const model = loadStage2Model(ckpt, run.resolved.dit);
-  const g = generateLatents(model, [0, 1, 2], { steps: 4, shift: run.resolved.shift, seed: 0, guidance: { method: 'free', freeScale: 1.5 } });
+  const labels = labelCondition([0, 1, 2]);
+  const g = generateLatents(model, labels, { steps: 4, shift: run.resolved.shift, seed: 0, guidance: { method: 'free', freeScale: 1.5 } });
   assert.deepEqual(g.latents.shape, [3, 16, 8]);
   assert.equal(g.nfePerImage, 4, 'free guidance: no extra network evaluation');
-  const cfg = generateLatents(model, [0, 1, 2], { steps: 4, shift: run.resolved.shift, seed: 0, guidance: { method: 'cfg', cfgScale: 1.5 } });
+  const cfg = generateLatents(model, labels, { steps: 4, shift: run.resolved.shift, seed: 0, guidance: { method: 'cfg', cfgScale: 1.5 } });
   assert.equal(cfg.nfePerImage, 8, 'CFG: two rows per image per step');
   assert.ok(tf.tidy(() => tf.isFinite(g.latents).all().dataSync()[0] === 1));
   tf.dispose([g.latents, cfg.latents]);
+  disposeCondition(labels);
   model.dispose();
 
   // changed latent statistics: resuming is refused (before any caching), and the old cache is stale

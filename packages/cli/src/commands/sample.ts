@@ -1,7 +1,7 @@
 /**
  * `raev2 sample`: class-conditional generation from a stage-2 checkpoint to PNG files and a
- * labelled grid (one row per class), with a guidance choice (none | cfg | autoguidance | free |
- * free+cfg), Euler or Heun, a seed; prints the network evaluations per image. The latents are
+ * labelled grid (one row per class), with any guidance the method names (none, cfg, autoguidance,
+ * free and their combinations; sampling/guidance.ts maps the flags), Euler or Heun, a seed; prints the network evaluations per image. The latents are
  * written too (`latents.safetensors`), so a run trained without a decoder can still be sampled.
  */
 import * as fs from 'node:fs';
@@ -14,42 +14,35 @@ import {
   readStage2Checkpoint,
   loadStage2Model,
   generateLatents,
+  labelCondition,
+  nullClassCondition,
+  disposeCondition,
   classMajorLabels,
   writeLabelledGrid,
   writeImage,
   saveSafetensors,
   loadStats,
   guidanceLabel,
+  guidanceFromFlags,
+  guidanceParts,
+  GuidanceFlagsShape,
+  GUIDANCE_FLAGS_USAGE,
   GUIDANCE_METHODS,
   STAGE1_FILES,
   UsageError,
   type Command,
   type DiTModel,
-  type GuidanceConfigInput,
+  type Generated,
   type Tensor,
 } from '@raev2/core';
 import { loadStage1Run } from '../runs/stage1.js';
 import { stringFlags } from './flags.js';
 
-const interval = z.string().transform((s, ctx) => {
-  const v = s.split(',').map(Number);
-  if (v.length !== 2 || !v.every(Number.isFinite) || !(v[0] < v[1])) {
-    ctx.addIssue({ code: 'custom', message: `"${s}" is not tMin,tMax with tMin < tMax (e.g. 0.1,1)` });
-    return z.NEVER;
-  }
-  return v as [number, number];
-});
-
 export const SampleFlagsSchema = z
   .object({
     ckpt: z.string({ error: 'is required (a stage-2 run directory or one of its ckpt-<step> folders)' }).min(1),
     out: z.string().min(1).optional(),
-    guidance: z.enum(GUIDANCE_METHODS as unknown as [string, ...string[]], { error: `must be one of ${GUIDANCE_METHODS.join(', ')}` }).default('none'),
-    /** The guidance weight: CFG/AutoGuidance w for cfg|autoguidance, the free-guidance w for free|free+cfg. */
-    scale: z.coerce.number().optional(),
-    'cfg-scale': z.coerce.number().optional(),
-    interval: interval.optional(),
-    'cfg-interval': interval.optional(),
+    ...GuidanceFlagsShape,
     steps: z.coerce.number().int().positive().default(50),
     sampler: z.enum(['euler', 'heun']).default('euler'),
     seed: z.coerce.number().int().nonnegative().default(0),
@@ -66,40 +59,27 @@ export const SampleFlagsSchema = z
   })
   .strict()
   .superRefine((f, ctx) => {
-    if (f.guidance === 'autoguidance' && f.weak == null) ctx.addIssue({ code: 'custom', path: ['weak'], message: 'is required with --guidance autoguidance (a weaker stage-2 checkpoint)' });
+    if (guidanceParts(f.guidance).auto && f.weak == null) ctx.addIssue({ code: 'custom', path: ['weak'], message: `is required with --guidance ${f.guidance} (a weaker stage-2 checkpoint)` });
+    try {
+      guidanceFromFlags(f);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', path: ['guidance'], message: (e as Error).message });
+    }
   });
 export type SampleFlags = z.output<typeof SampleFlagsSchema>;
 
 const USAGE = `usage: raev2 sample --ckpt <stage-2 run or checkpoint> [--out <dir>] [flags]
 
 Generates class-conditional samples: PNG files <out>/<class>/<i>.png, a labelled grid <out>/grid.png
-(one row per class) and the latents (<out>/latents.safetensors); prints NFE per image.
+(one row per class) and the latents (<out>/latents.safetensors); prints NFE per image and per step.
 
-  --guidance   ${GUIDANCE_METHODS.join(' | ')} (default none)
-  --scale      guidance weight: w of CFG/AutoGuidance, or of free guidance for free / free+cfg (published free: 1.78)
-  --cfg-scale  the CFG weight of free+cfg
-  --interval   tMin,tMax where guidance applies (default 0,1 for CFG, 0.1,1 for free guidance)   --cfg-interval (free+cfg)
+${GUIDANCE_FLAGS_USAGE}
   --steps 50   --sampler euler|heun   --seed 0   --per-class 8   --batch 32
   --classes    comma list of class names or indices (default all)
   --weak       weaker stage-2 checkpoint for autoguidance
   --weights    ema | raw (default ema)
   --stage1 --stats   decoder run / statistics file when they moved since training
   --images on|off    decode and write PNGs (needs the stage-1 decoder)`;
-
-/** The guidance config for the flags. */
-export function guidanceFromFlags(f: Pick<SampleFlags, 'guidance' | 'scale' | 'cfg-scale' | 'interval' | 'cfg-interval'>): GuidanceConfigInput {
-  const g: GuidanceConfigInput = { method: f.guidance as GuidanceConfigInput['method'] };
-  if (f.guidance === 'cfg' || f.guidance === 'autoguidance') {
-    if (f.scale != null) g.cfgScale = f.scale;
-    if (f.interval) g.cfgInterval = f.interval;
-  } else if (f.guidance === 'free' || f.guidance === 'free+cfg') {
-    if (f.scale != null) g.freeScale = f.scale;
-    if (f.interval) g.freeInterval = f.interval;
-    if (f['cfg-scale'] != null) g.cfgScale = f['cfg-scale'];
-    if (f['cfg-interval']) g.cfgInterval = f['cfg-interval'];
-  }
-  return g;
-}
 
 /** Class indices for `--classes` (names or indices) against the run's class names. */
 export function parseClasses(text: string | undefined, names: readonly string[]): number[] {
@@ -117,6 +97,7 @@ export interface SampleResult {
   files: string[];
   grid?: string;
   nfePerImage: number;
+  nfePerStep: number;
   step: number;
 }
 
@@ -126,7 +107,7 @@ export async function runSample(f: SampleFlags, log: (s: string) => void = (s) =
   const { config, resolved } = run;
   const classes = parseClasses(f.classes, resolved.classes);
   const g = guidanceFromFlags(f);
-  if (g.method?.startsWith('free') && !(resolved.dit.arch === 'raev2' && resolved.dit.baseDepth != null)) {
+  if (guidanceParts(g.method ?? 'none').free && !(resolved.dit.arch === 'raev2' && resolved.dit.baseDepth != null)) {
     throw new UsageError(`--guidance ${g.method}: the model in ${ckpt} has no base head (trained with baseDepth none), so free guidance is unavailable`);
   }
   let weak: DiTModel | undefined;
@@ -150,7 +131,13 @@ export async function runSample(f: SampleFlags, log: (s: string) => void = (s) =
     }
     const labels = classMajorLabels(classes, f['per-class']);
     const t0 = performance.now();
-    const gen = generateLatents(model, labels, { steps: f.steps, sampler: f.sampler, guidance: g, shift: resolved.shift, seed: f.seed, batchSize: f.batch, weak });
+    const cond = labelCondition(labels);
+    let gen: Generated;
+    try {
+      gen = generateLatents(model, cond, { nullCondition: (b) => nullClassCondition(resolved.classes.length, b), steps: f.steps, sampler: f.sampler, guidance: g, shift: resolved.shift, tEps: config.transport.tEps, seed: f.seed, batchSize: f.batch, weak });
+    } finally {
+      disposeCondition(cond);
+    }
     const secs = (performance.now() - t0) / 1000;
     const files: string[] = [];
     let grid: string | undefined;
@@ -182,8 +169,8 @@ export async function runSample(f: SampleFlags, log: (s: string) => void = (s) =
     } finally {
       gen.latents.dispose();
     }
-    log(`${labels.length} samples (${classes.length} classes × ${f['per-class']}), ${f.sampler} ${f.steps} steps, guidance ${guidanceLabel(g)}: NFE per image ${gen.nfePerImage} (${gen.calls} network calls, ${secs.toFixed(1)} s)`);
-    return { out, files, grid, nfePerImage: gen.nfePerImage, step };
+    log(`${labels.length} samples (${classes.length} classes × ${f['per-class']}), ${f.sampler} ${f.steps} steps, guidance ${guidanceLabel(g)}: NFE per image ${gen.nfePerImage}, per step ${gen.nfePerStep} (${gen.calls} network calls, ${secs.toFixed(1)} s)`);
+    return { out, files, grid, nfePerImage: gen.nfePerImage, nfePerStep: gen.nfePerStep, step };
   } finally {
     model.dispose();
     weak?.dispose();
@@ -197,13 +184,13 @@ function safeName(s: string): string {
 
 export const sampleCommand: Command = {
   name: 'sample',
-  summary: 'generate class-conditional samples from a stage-2 checkpoint (PNG files + labelled grid; guidance none|cfg|autoguidance|free|free+cfg)',
+  summary: `generate class-conditional samples from a stage-2 checkpoint (PNG files + labelled grid; guidance ${GUIDANCE_METHODS.join('|')})`,
   usage: USAGE,
   async run(argv) {
     const f = parseFlags(argv, stringFlags(Object.keys(SampleFlagsSchema.shape ?? {})), SampleFlagsSchema, 'sample');
     await initRuntime();
     const r = await runSample(f);
     process.stderr.write(`wrote ${r.files.length} images${r.grid ? ` and ${r.grid}` : ''} to ${r.out}\n`);
-    console.log(`NFE per image: ${r.nfePerImage}`);
+    console.log(`NFE per image: ${r.nfePerImage} (${r.nfePerStep} per step)`);
   },
 };

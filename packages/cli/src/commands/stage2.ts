@@ -32,6 +32,8 @@ const TRAIN_FLAGS: Record<string, FlagSpec> = {
   'repa-weight': { to: ['model', 'repa', 'weight'], kind: 'number' },
   'time-dist': { to: ['transport', 'timeDist'], kind: 'string' },
   shift: { to: ['transport', 'shift'], kind: 'number|none' },
+  't-eps': { to: ['transport', 'tEps'], kind: 'number' },
+  'condition-dropout': { to: ['conditionDropout'], kind: 'number' },
   'label-dropout': { to: ['labelDropout'], kind: 'number' },
   optimizer: { to: ['optimizer', 'name'], kind: 'string' },
   lr: { to: ['optimizer', 'lr'], kind: 'number' },
@@ -57,18 +59,22 @@ const TRAIN_FLAGS: Record<string, FlagSpec> = {
   'sample-per-class': { to: ['samples', 'perClass'], kind: 'number' },
   'sample-steps': { to: ['samples', 'steps'], kind: 'number' },
   'sample-guidance': { to: ['samples', 'guidance', 'method'], kind: 'string' },
+  'sample-cfg-scale': { to: ['samples', 'guidance', 'cfgScale'], kind: 'number' },
+  'sample-free-scale': { to: ['samples', 'guidance', 'freeScale'], kind: 'number' },
   'metric-every': { to: ['metrics', 'every'], kind: 'number|none' },
   'metric-count': { to: ['metrics', 'count'], kind: 'number' },
   'metric-steps': { to: ['metrics', 'steps'], kind: 'number' },
   'metric-spaces': { to: ['metrics', 'spaces'], kind: 'list' },
   'metric-guidance': { to: ['metrics', 'guidance', 'method'], kind: 'string' },
+  'metric-cfg-scale': { to: ['metrics', 'guidance', 'cfgScale'], kind: 'number' },
+  'metric-free-scale': { to: ['metrics', 'guidance', 'freeScale'], kind: 'number' },
   probe: { to: ['metrics', 'probe'], kind: 'switch' },
 };
 
 const TRAIN_USAGE = `usage: raev2 stage2 train --stage1 <run dir> --data <source> --out <run dir> [--config run.json] [flags]
        raev2 stage2 train --encoder <spec> --stats <stats.safetensors> --data <source> --out <run dir> [flags]
 
-Trains a DiT^DH on standardised RAE latents with flow matching (SPEC §2): in-context (RAEv2) or adaLN
+Trains a DiT^DH on standardised RAE latents with flow matching (docs/method.md, stage 2): in-context (RAEv2) or adaLN
 (RAE) conditioning, x- or v-prediction, base head (free guidance) and optional REPA, AdamW or Muon,
 EMA. Latents are cached once in <out>/latents (keyed: a stale cache is rejected). Checkpoints and
 resumes in --out (Ctrl-C checkpoints); writes samples/ (per-class grids) and metrics.jsonl
@@ -83,13 +89,15 @@ resumes in --out (Ctrl-C checkpoints); writes samples/ (per-class grids) and met
   --preset               tiny | small | S | B | L | XL (default tiny)   --hidden-size D,Dh --depth L,H --heads h,hh
   --conditioning         in-context | adaln        --prediction x | v
   --base-depth <d|none>  base head after body block d (free guidance)   --repa-depth <d> --repa-weight 0.5
-  --time-dist logit-normal|uniform   --shift <s|auto>   --label-dropout 0.1
+  --time-dist logit-normal|uniform   --shift <s|auto>   --t-eps 0.05 (x → v clamp, training and sampling)
+  --condition-dropout 0.1   CFG dropout to the null class (old name --label-dropout)
   --optimizer adamw|muon --lr 2e-4 --weight-decay 0 --schedule constant|linear|cosine --warmup-steps --final-lr
   --grad-clip <1|none>   --ema 0.9995 --ema-warmup on|off
   --batch --epochs --steps --seed --latents cache|online --cache-dir --encode-batch --recache
   --checkpoint-every --log-every --keep
-  --sample-every --sample-per-class --sample-steps --sample-guidance none|cfg|free|free+cfg
-  --metric-every <n|none> --metric-count --metric-steps --metric-spaces latent,mobilenetv2 --metric-guidance --probe on|off
+  --sample-every --sample-per-class --sample-steps --sample-guidance none|cfg|free|free+cfg --sample-cfg-scale --sample-free-scale
+  --metric-every <n|none> --metric-count --metric-steps --metric-spaces latent,mobilenetv2 --probe on|off
+  --metric-guidance none|cfg|free|free+cfg --metric-cfg-scale --metric-free-scale   (autoguidance needs a second model: raev2 sample --weak)
   --resume auto|no|<checkpoint dir>   continue from the latest checkpoint in --out (auto), start fresh (no), or from a checkpoint`;
 
 /** Parse `stage2 train` argv into a validated config and options. */

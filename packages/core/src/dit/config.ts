@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { parseWith } from '../util/config.js';
+import { conditionKinds, conditionKindSchema, type ConditionConfig } from './condition_kinds.js';
 
 const int = z.number().int();
 const pos = int.positive();
@@ -30,19 +31,18 @@ const common = {
   ropeTheta: z.number().positive().default(10000),
 };
 
-const labelCondition = z.object({ type: z.literal('label') });
-const tokenCondition = z.object({
-  type: z.literal('tokens'),
-  /** Width of the raw condition tokens (text features …), projected by RMSNorm + Linear to D. */
-  contextDim: pos,
-});
-
 export const RAEv2DiTConfigSchema = z.object({
   arch: z.literal('raev2'),
   ...common,
   /** [s-embedder patch, x-embedder patch] on the latent grid (published [1, 1]). */
   patchSize: pair.default([1, 1]),
-  condition: z.discriminatedUnion('type', [labelCondition, tokenCondition]).default({ type: 'label' }),
+  /**
+   * The in-context condition: a registered kind and its params (`{kind: 'class', numClasses}`,
+   * `{kind: 'tokens', dim}`, or a task package's kind). Absent = class with `numClasses`, so
+   * configs written before conditions were generic load unchanged (also the old `{type: 'label'}`
+   * and `{type: 'tokens', contextDim}` forms).
+   */
+  condition: z.object({ kind: z.string().min(1) }).loose(),
   /** In-context time tokens n_t. */
   numTimeTokens: pos.default(4),
   /** In-context condition tokens n_c (labels: learned tokens; tokens: the RoPE table's condition rows). */
@@ -65,7 +65,21 @@ export const RAEDiTConfigSchema = z.object({
   posEmbed: z.boolean().default(true),
 });
 
-export const DiTConfigSchema = z.discriminatedUnion('arch', [RAEv2DiTConfigSchema, RAEDiTConfigSchema]).superRefine((c, ctx) => {
+/** Absent or legacy (`{type: …}`) condition of a raev2 config → `{kind, …}`. */
+function normalizeCondition(value: unknown): unknown {
+  if (value == null || typeof value !== 'object' || (value as { arch?: unknown }).arch !== 'raev2') return value;
+  const v = value as Record<string, unknown>;
+  const c = v.condition as Record<string, unknown> | undefined;
+  const numClasses = v.numClasses ?? 1000;
+  if (c == null) return { ...v, condition: { kind: 'class', numClasses } };
+  if (c.kind == null && c.type === 'label' && Object.keys(c).length === 1) return { ...v, condition: { kind: 'class', numClasses } };
+  if (c.kind == null && c.type === 'tokens' && Object.keys(c).length === 2 && 'contextDim' in c) return { ...v, condition: { kind: 'tokens', dim: c.contextDim } };
+  return value;
+}
+
+const DiTConfigUnion = z.discriminatedUnion('arch', [RAEv2DiTConfigSchema, RAEDiTConfigSchema]);
+
+export const DiTConfigSchema = z.preprocess(normalizeCondition, DiTConfigUnion).superRefine((c, ctx) => {
   const bad = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
   const [gh, gw] = gridOf(c);
   const [ps, px] = c.arch === 'raev2' ? c.patchSize : [c.patchSize, c.patchSize];
@@ -83,16 +97,26 @@ export const DiTConfigSchema = z.discriminatedUnion('arch', [RAEv2DiTConfigSchem
   if (c.arch === 'raev2') {
     if (c.baseDepth != null && c.baseDepth > c.depth[0]) bad(['baseDepth'], `base head depth ${c.baseDepth} is beyond the body depth ${c.depth[0]}`);
     if (c.repa != null && c.repa.depth > c.depth[0]) bad(['repa', 'depth'], `REPA depth ${c.repa.depth} is beyond the body depth ${c.depth[0]}`);
-    if (c.condition.type === 'label' && c.numClasses < 1) bad(['numClasses'], 'label conditioning needs numClasses ≥ 1');
+    if (!conditionKinds().includes(c.condition.kind)) bad(['condition', 'kind'], `unknown condition kind "${c.condition.kind}" (registered: ${conditionKinds().join(', ')}; a task package registers its kind before building the model)`);
+    else {
+      const r = conditionKindSchema(c.condition.kind).safeParse(c.condition);
+      if (!r.success) for (const i of r.error.issues) ctx.addIssue({ code: 'custom', path: ['condition', ...i.path.map((p) => (typeof p === 'symbol' ? String(p) : p))], message: i.message });
+    }
   }
   if (c.arch === 'rae') {
     if (c.posEmbed && d % 4 !== 0) bad(['hiddenSize', 0], `sin-cos position embedding needs width divisible by 4, got ${d}`);
     if (c.numClasses < 1) bad(['numClasses'], 'RAE v1 is class-conditional: numClasses ≥ 1');
   }
+}).transform((c) => {
+  if (c.arch !== 'raev2' || !conditionKinds().includes(c.condition.kind)) return c;
+  const r = conditionKindSchema(c.condition.kind).safeParse(c.condition);
+  return r.success ? { ...c, condition: r.data as ConditionConfig } : c;
 });
 
 export type DiTConfig = z.infer<typeof DiTConfigSchema>;
-export type DiTConfigInput = z.input<typeof DiTConfigSchema>;
+/** What a config may be written as (the condition may be absent: class with numClasses). */
+export type DiTConfigInput = DistributiveOmit<z.input<typeof DiTConfigUnion>, 'condition'> & { condition?: ConditionConfig | { type: 'label' } | { type: 'tokens'; contextDim: number } };
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 export type RAEv2DiTConfig = Extract<DiTConfig, { arch: 'raev2' }>;
 export type RAEDiTConfig = Extract<DiTConfig, { arch: 'rae' }>;
 
@@ -145,7 +169,7 @@ export function ditConfigFromUpstream(value: unknown, source = 'upstream DiT con
       arch: 'raev2',
       ...common,
       patchSize: typeof p.patch_size === 'number' ? [p.patch_size, p.patch_size] : p.patch_size,
-      condition: p.condition_type === 'text' ? { type: 'tokens', contextDim: p.context_dim ?? 768 } : { type: 'label' },
+      condition: p.condition_type === 'text' ? { kind: 'tokens', dim: p.context_dim ?? 768 } : { kind: 'class', numClasses: p.num_classes ?? 1000 },
       numTimeTokens: ca.num_t_tokens,
       numCondTokens: ca.num_c_tokens,
       baseDepth: u.class === 'DiTwDDTHeadIG' ? (p.base_model_depth ?? 8) : null,

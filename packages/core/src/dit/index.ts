@@ -4,6 +4,7 @@ export * from './attention.js';
 export * from './blocks.js';
 export * from './embed.js';
 export * from './condition.js';
+export * from './condition_kinds.js';
 export * from './model.js';
 export * from './repa.js';
 export * from './rae_ddt.js';

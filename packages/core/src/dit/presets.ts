@@ -3,8 +3,9 @@
  * base depth 8, n_t 4, n_c 8; RAE v1 S/B/L/XL = D 384/768/1024/1152 with a 2 × 2048 head.
  * `tiny` and `small` are CPU-scale sizes for this project's defaults and tests.
  */
+import type { z } from 'zod';
 import type { DiTConfig, DiTConfigInput } from './config.js';
-import { parseDiTConfig } from './config.js';
+import { RAEDiTConfigSchema, RAEv2DiTConfigSchema, parseDiTConfig } from './config.js';
 
 interface Size {
   hiddenSize: [number, number];
@@ -28,8 +29,14 @@ const RAE_XL: Size = { hiddenSize: [1152, 2048], depth: [28, 2], numHeads: [16, 
 
 export type DiTSizeName = keyof typeof DIT_SIZES;
 
-/** Fields a preset cannot guess: the latent grid and width, plus anything to override. */
-export type PresetOverrides = { inputSize: number | [number, number]; inChannels: number } & Partial<Omit<DiTConfigInput, 'arch'>>;
+type RAEv2Input = z.input<typeof RAEv2DiTConfigSchema>;
+type RAEInput = z.input<typeof RAEDiTConfigSchema>;
+
+/** Fields a preset cannot guess: the latent grid and width, plus any field of either architecture to override. */
+export type PresetOverrides = { inputSize: number | [number, number]; inChannels: number }
+  & Partial<Omit<RAEv2Input, 'arch' | 'condition' | 'patchSize'>>
+  & Partial<Omit<RAEInput, 'arch' | 'patchSize'>>
+  & { patchSize?: number | [number, number]; condition?: Extract<DiTConfigInput, { arch: 'raev2' }>['condition'] };
 
 /** A validated config for a named size and architecture. */
 export function ditPreset(size: DiTSizeName, arch: 'raev2' | 'rae', overrides: PresetOverrides): DiTConfig {

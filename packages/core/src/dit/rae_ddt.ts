@@ -77,7 +77,7 @@ export class RAEDiT extends Module implements DiTModel {
     const labels = cond.labels;
     return tf.tidy(() => {
       const tEmb = this.tEmbedder.embed(t.reshape([-1])); // [B, D]
-      const cVec = silu(tEmb.add(this.yEmbedder.embed(labels))); // [B, D]
+      const cVec = silu(tEmb.add(this.yEmbedder.lookup(labels))); // [B, D]
       let s = this.sEmbedder.forward(x);
       if (c.posEmbed) s = s.add(this.getBuffer('pos_embed'));
       for (let i = 0; i < c.depth[0]; i++) s = this.blocks.at(i).forward(s, this.encRope, null, cVec);

@@ -13,10 +13,10 @@ import { Linear } from '../nn/linear.js';
 import { silu } from '../nn/activations.js';
 import { Rope } from '../nn/rope.js';
 import { GaussianFourierEmbedding } from '../nn/timestep.js';
-import { LabelEmbedder } from '../nn/label_embed.js';
 import { AdaLNBlock, DiTBlock, FinalLayer } from './blocks.js';
 import { LatentPatchEmbed, unpatchifyTokens } from './embed.js';
-import { type Condition, TokenConditionEmbedder, embedCondition, sequenceMask } from './condition.js';
+import { type Condition, sequenceMask } from './condition.js';
+import { createConditionEmbedder, type ConditionEmbedder } from './condition_kinds.js';
 import { gridOf, predictionOf, type RAEv2DiTConfig } from './config.js';
 import type { DiTModel, DiTOutput, ForwardOptions } from './model.js';
 import { RepaProjector } from './repa.js';
@@ -29,7 +29,7 @@ export class RAEv2DiT extends Module implements DiTModel {
   readonly xEmbedder: LatentPatchEmbed;
   readonly sProjector: Linear | null;
   readonly tEmbedder: GaussianFourierEmbedding;
-  readonly ctxEmbedder: LabelEmbedder | TokenConditionEmbedder;
+  readonly ctxEmbedder: ConditionEmbedder;
   readonly blocks: ModuleList<DiTBlock>;
   readonly finalLayer: FinalLayer;
   readonly encRope: Rope;
@@ -53,9 +53,7 @@ export class RAEv2DiT extends Module implements DiTModel {
     this.xEmbedder = this.child('x_embedder', new LatentPatchEmbed(c.inChannels, dh, px, gh, gw, rng));
     this.sProjector = d !== dh ? this.child('s_projector', new Linear(d, dh, { rng })) : null;
     this.tEmbedder = this.child('t_embedder', new GaussianFourierEmbedding(d, { numTokens: c.numTimeTokens, rng }));
-    this.ctxEmbedder = this.child('ctx_embedder', c.condition.type === 'label'
-      ? new LabelEmbedder(c.numClasses, d, { numTokens: c.numCondTokens, rng })
-      : new TokenConditionEmbedder(c.condition.contextDim, d, rng));
+    this.ctxEmbedder = this.child('ctx_embedder', createConditionEmbedder(c.condition, d, rng, { numCondTokens: c.numCondTokens }));
     const blocks: DiTBlock[] = [];
     for (let i = 0; i < c.depth[0]; i++) blocks.push(new DiTBlock(d, hb, { flavour: 'raev2', mlpRatio: c.mlpRatio, qkNorm: true, rng }));
     for (let i = 0; i < c.depth[1]; i++) blocks.push(new AdaLNBlock(dh, hh, { flavour: 'raev2', mlpRatio: c.mlpRatio, qkNorm: true, rng }));
@@ -68,8 +66,8 @@ export class RAEv2DiT extends Module implements DiTModel {
   }
 
   nullCondition(batch: number): Condition {
-    if (!(this.ctxEmbedder instanceof LabelEmbedder)) throw new Error('token-conditioned model: the null condition is the empty prompt, supply it explicitly');
-    return { labels: tf.fill([batch], this.ctxEmbedder.nullClass, 'int32') };
+    if (this.ctxEmbedder.nullCondition == null) throw new Error(`"${this.config.condition.kind}"-conditioned model: its null condition comes from the condition's provider (e.g. the empty prompt), supply it explicitly`);
+    return this.ctxEmbedder.nullCondition(batch);
   }
 
   /** x_t [B, N, C], t [B], cond → {full [B, N, C], base? [B, N, C], repa?}. */
@@ -83,8 +81,9 @@ export class RAEv2DiT extends Module implements DiTModel {
     return tf.tidy(() => {
       const n = this.sEmbedder.numPatches;
       const tEmb = this.tEmbedder.embed(t.reshape([-1])); // [B, D]
-      let seq = tf.concat([this.sEmbedder.forward(x), this.tEmbedder.tokensFrom(tEmb), embedCondition(this.ctxEmbedder, cond)], 1);
-      const mask = sequenceMask(seq.shape[1] as number, cond.mask);
+      const ctx = this.ctxEmbedder.embed(cond); // [B, L_c, D] (+ keep-mask [B, L_c])
+      let seq = tf.concat([this.sEmbedder.forward(x), this.tEmbedder.tokensFrom(tEmb), ctx.tokens], 1);
+      const mask = sequenceMask(seq.shape[1] as number, ctx.mask);
       const imageTokens = (s: Tensor) => s.slice([0, 0, 0], [-1, n, -1]);
       let hBase: Tensor | null = null;
       let repa: Tensor | undefined;

@@ -56,8 +56,8 @@ export class LabelEmbedder extends Module {
     this.learnableTokens = n > 0 ? this.param('learnable_tokens', normalInit(rng, [n, dim], 1 / Math.sqrt(dim))) : null;
   }
 
-  /** labels [B] → [B, D]. */
-  embed(labels: Tensor | ArrayLike<number>): Tensor {
+  /** labels [B] → embedding rows [B, D] (RAE v1 adds them to the time embedding). */
+  lookup(labels: Tensor | ArrayLike<number>): Tensor {
     return this.embeddingTable.forward(labels);
   }
 
@@ -65,6 +65,6 @@ export class LabelEmbedder extends Module {
   tokens(labels: Tensor | ArrayLike<number>): Tensor {
     const tok = this.learnableTokens;
     if (tok == null) throw new Error('this label embedder has no learnable tokens (numTokens = 0)');
-    return tf.tidy(() => tok.expandDims(0).add(this.embed(labels).expandDims(1)));
+    return tf.tidy(() => tok.expandDims(0).add(this.lookup(labels).expandDims(1)));
   }
 }

@@ -1,4 +1,4 @@
 export * from './denoiser.js';
-export * from './grid.js';
+export * from './time_grid.js';
 export * from './samplers.js';
 export * from './guidance.js';

@@ -1,5 +1,5 @@
 /**
- * The stage-2 (latent diffusion) training config (SPEC §2): one zod schema with CPU-sized defaults
+ * The stage-2 (latent diffusion) training config (docs/method.md, "Stage 2"): one zod schema with CPU-sized defaults
  * in which every published setting is expressible. A JSON file (`--config`) is merged with CLI
  * flags and validated here, so errors name the field and the file. Checks that need the latent's
  * shape (width ≥ channels, the shift) run in `resolveDiTConfig` once the encoder is probed —
@@ -7,9 +7,10 @@
  */
 import { z } from 'zod';
 import { parseWith } from '../util/config.js';
-import { GuidanceConfigSchema } from '../sampling/guidance.js';
+import { GuidanceConfigSchema, guidanceParts } from '../sampling/guidance.js';
 import { DIT_SIZES, type DiTSizeName } from '../dit/presets.js';
 import { parseDiTConfig, type DiTConfig } from '../dit/config.js';
+import type { ConditionConfig } from '../dit/condition_kinds.js';
 import { dimensionShift } from '../transport/time.js';
 import { parseTransportConfig, type TransportConfig } from '../transport/transport.js';
 
@@ -76,7 +77,7 @@ export const Stage2ScheduleSchema = z
   })
   .strict();
 
-const Guidance = GuidanceConfigSchema.refine((g) => g.method !== 'autoguidance', { message: 'autoguidance needs a second model: use it with `raev2 sample --weak <checkpoint>`', path: ['method'] });
+const Guidance = GuidanceConfigSchema.refine((g) => !guidanceParts(g.method).auto, { message: 'autoguidance needs a second model: use it with `raev2 sample --weak <checkpoint>`', path: ['method'] });
 
 export const Stage2SamplesSchema = z
   .object({
@@ -113,6 +114,59 @@ export const Stage2MetricsSchema = z
   })
   .strict();
 
+/**
+ * The fields of a condition-generic diffusion run (`trainDiffusion`): model, objective, optimiser,
+ * EMA, batch and checkpointing. Task configs (class labels here; text, navigation in their
+ * packages) spread these into their own schema.
+ */
+export const DiffusionTrainFields = {
+  model: Stage2ModelSchema.default(() => Stage2ModelSchema.parse({})),
+  transport: Stage2TransportSchema.default(() => Stage2TransportSchema.parse({})),
+  /** Probability of replacing a sample's condition by the provider's null condition (CFG dropout; published 0.1). Default 0.1. */
+  conditionDropout: z.number().min(0).max(1).optional(),
+  /** Old name of `conditionDropout` (still accepted). */
+  labelDropout: z.number().min(0).max(1).optional(),
+  optimizer: Stage2OptimizerSchema.default(() => Stage2OptimizerSchema.parse({})),
+  schedule: Stage2ScheduleSchema.default(() => Stage2ScheduleSchema.parse({})),
+  gradClip: z.number().positive().nullable().default(1.0),
+  ema: z.number().min(0).max(1).default(0.9995),
+  /** EMA warm-up: decay_t = min(ema, (1 + t)/(10 + t)), so short runs do not sample near-initial weights. */
+  emaWarmup: z.boolean().default(true),
+  batchSize: posInt.default(32),
+  epochs: z.number().positive().default(50),
+  /** Total steps; default epochs × steps per epoch. */
+  steps: posInt.optional(),
+  seed: nonNegInt.default(0),
+  /** Run directory (checkpoints, log.jsonl, metrics.jsonl, samples/). */
+  out: z.string({ error: 'is required (the run directory)' }).min(1),
+  checkpointEvery: posInt.default(500),
+  logEvery: posInt.default(10),
+  keep: nonNegInt.default(3),
+};
+
+/** `conditionDropout` (or its old name `labelDropout`), default 0.1; the two must agree when both are given. */
+function dropoutOf(c: { conditionDropout?: number; labelDropout?: number }): number {
+  return c.conditionDropout ?? c.labelDropout ?? 0.1;
+}
+
+/** Adds the dropout alias check to a schema holding DiffusionTrainFields. */
+function checkDropoutAlias(c: { conditionDropout?: number; labelDropout?: number }, ctx: z.RefinementCtx): void {
+  if (c.conditionDropout != null && c.labelDropout != null && c.conditionDropout !== c.labelDropout) {
+    ctx.addIssue({ code: 'custom', path: ['labelDropout'], message: `is the old name of conditionDropout, and the two differ (${c.labelDropout} vs ${c.conditionDropout}): give one` });
+  }
+}
+
+/** Output fields: `labelDropout` folded into `conditionDropout`. */
+function foldDropout<T extends { conditionDropout?: number; labelDropout?: number }>(c: T): Omit<T, 'labelDropout' | 'conditionDropout'> & { conditionDropout: number } {
+  const { labelDropout: _old, conditionDropout: _new, ...rest } = c;
+  return { ...rest, conditionDropout: dropoutOf(c) };
+}
+
+/** A generic diffusion run's config (zod; errors name the field). */
+export const DiffusionTrainConfigSchema = z.object(DiffusionTrainFields).strict().superRefine(checkDropoutAlias).transform(foldDropout);
+export type DiffusionTrainConfig = z.output<typeof DiffusionTrainConfigSchema>;
+export type DiffusionTrainConfigInput = z.input<typeof DiffusionTrainConfigSchema>;
+
 export const Stage2ConfigSchema = z
   .object({
     /** A trained stage-1 run directory: decoder checkpoint, `stats.safetensors` and the encoder spec in its config. */
@@ -131,34 +185,15 @@ export const Stage2ConfigSchema = z
     heldOut: z.number().min(0).default(0.1),
     splitSeed: nonNegInt.default(0),
     maxImages: posInt.optional(),
-    model: Stage2ModelSchema.default(() => Stage2ModelSchema.parse({})),
-    transport: Stage2TransportSchema.default(() => Stage2TransportSchema.parse({})),
-    /** Probability of replacing a label by the null class (CFG dropout). */
-    labelDropout: z.number().min(0).max(1).default(0.1),
-    optimizer: Stage2OptimizerSchema.default(() => Stage2OptimizerSchema.parse({})),
-    schedule: Stage2ScheduleSchema.default(() => Stage2ScheduleSchema.parse({})),
-    gradClip: z.number().positive().nullable().default(1.0),
-    ema: z.number().min(0).max(1).default(0.9995),
-    /** EMA warm-up: decay_t = min(ema, (1 + t)/(10 + t)), so short runs do not sample near-initial weights. */
-    emaWarmup: z.boolean().default(true),
-    batchSize: posInt.default(32),
-    epochs: z.number().positive().default(50),
-    /** Total steps; default epochs × steps per epoch. */
-    steps: posInt.optional(),
     /** `cache`: encode every image once to `cacheDir` (safetensors, keyed); `online`: encode each batch. */
     latents: z.enum(['cache', 'online']).default('cache'),
     /** Where latent caches live (default `<out>/latents`). */
     cacheDir: z.string().min(1).optional(),
     /** Images per encoder forward when caching. */
     encodeBatch: posInt.default(16),
-    seed: nonNegInt.default(0),
-    /** Run directory (checkpoints, log.jsonl, metrics.jsonl, samples/). */
-    out: z.string({ error: 'is required (the run directory)' }).min(1),
-    checkpointEvery: posInt.default(500),
-    logEvery: posInt.default(10),
-    keep: nonNegInt.default(3),
     samples: Stage2SamplesSchema.default(() => Stage2SamplesSchema.parse({})),
     metrics: Stage2MetricsSchema.default(() => Stage2MetricsSchema.parse({})),
+    ...DiffusionTrainFields,
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -178,10 +213,12 @@ export const Stage2ConfigSchema = z
     if (base != null && base > depth[0]) bad(['model', 'baseDepth'], `base head depth ${base} is beyond the body depth ${depth[0]}`);
     if (m.repa != null && m.repa.depth > depth[0]) bad(['model', 'repa', 'depth'], `REPA depth ${m.repa.depth} is beyond the body depth ${depth[0]}`);
     for (const [k, g] of [['samples', c.samples.guidance], ['metrics', c.metrics.guidance]] as const) {
-      if (g.method.startsWith('free') && base == null) bad([k, 'guidance', 'method'], `free guidance needs a base head (model.baseDepth), which this model has not`);
+      if (guidanceParts(g.method).free && base == null) bad([k, 'guidance', 'method'], `free guidance needs a base head (model.baseDepth), which this model has not`);
     }
     if (c.schedule.kind !== 'constant' && c.steps != null && c.schedule.warmupSteps > c.steps) bad(['schedule', 'warmupSteps'], `warm-up (${c.schedule.warmupSteps}) exceeds the run's ${c.steps} steps`);
-  });
+    checkDropoutAlias(c, ctx);
+  })
+  .transform(foldDropout);
 
 export type Stage2Config = z.output<typeof Stage2ConfigSchema>;
 export type Stage2ConfigInput = z.input<typeof Stage2ConfigSchema>;
@@ -195,7 +232,7 @@ export function parseStage2Config(value: unknown, source = 'stage-2 config'): St
 }
 
 /** The base-head depth a config asks for (null: none). */
-export function resolveBaseDepth(c: Pick<Stage2Config, 'model'>): number | null {
+export function resolveBaseDepth(c: Pick<DiffusionTrainConfig, 'model'>): number | null {
   const b = c.model.baseDepth;
   if (b === 'none' || b === null) return null;
   if (b != null) return b;
@@ -208,9 +245,16 @@ export interface LatentShape {
   channels: number;
 }
 
-/** The validated DiT config for a stage-2 config and latent shape (throws naming the field, e.g. width < channels). */
-export function resolveDiTConfig(c: Stage2Config, latent: LatentShape, numClasses: number, source = 'stage-2 model'): DiTConfig {
+/**
+ * The validated DiT config for a stage-2 config, latent shape and condition (throws naming the
+ * field, e.g. width < channels). `condition`: a number = class labels with that many classes, or
+ * a condition config ({kind, …}) for the in-context DiT.
+ */
+export function resolveDiTConfig(c: Pick<DiffusionTrainConfig, 'model'>, latent: LatentShape, condition: number | ConditionConfig, source = 'stage-2 model'): DiTConfig {
   const m = c.model;
+  const cond: ConditionConfig = typeof condition === 'number' ? { kind: 'class', numClasses: condition } : condition;
+  const numClasses = cond.kind === 'class' && typeof cond.numClasses === 'number' ? cond.numClasses : undefined;
+  if (m.conditioning === 'adaln' && numClasses == null) throw new Error(`${source}: adaLN conditioning (RAE v1) takes class labels only; condition "${cond.kind}" needs model.conditioning = in-context`);
   const size = DIT_SIZES[m.preset];
   const common = {
     inputSize: latent.grid,
@@ -218,7 +262,7 @@ export function resolveDiTConfig(c: Stage2Config, latent: LatentShape, numClasse
     hiddenSize: m.hiddenSize ?? size.hiddenSize,
     depth: m.depth ?? size.depth,
     numHeads: m.numHeads ?? size.numHeads,
-    numClasses,
+    ...(numClasses != null ? { numClasses } : {}),
     ...(m.mlpRatio != null ? { mlpRatio: m.mlpRatio } : {}),
     ...(m.prediction != null ? { prediction: m.prediction === 'x' ? 'x' : 'velocity' } : {}),
   };
@@ -226,6 +270,7 @@ export function resolveDiTConfig(c: Stage2Config, latent: LatentShape, numClasse
   return parseDiTConfig({
     arch: 'raev2',
     ...common,
+    condition: cond,
     baseDepth: resolveBaseDepth(c),
     repa: m.repa ? { depth: m.repa.depth, targetDim: latent.channels, hidden: m.repa.hidden } : null,
     ...(m.numTimeTokens != null ? { numTimeTokens: m.numTimeTokens } : {}),
@@ -234,13 +279,13 @@ export function resolveDiTConfig(c: Stage2Config, latent: LatentShape, numClasse
 }
 
 /** The shift s: the config's number, or sqrt(N·C / 4096) for `auto`. */
-export function resolveShift(c: Pick<Stage2Config, 'transport'>, latent: LatentShape): number {
+export function resolveShift(c: Pick<DiffusionTrainConfig, 'transport'>, latent: LatentShape): number {
   const s = c.transport.shift;
   return s === 'auto' ? dimensionShift(latent.grid[0] * latent.grid[1], latent.channels) : s;
 }
 
 /** The training objective for a config, latent shape and model prediction. */
-export function resolveTransport(c: Stage2Config, latent: LatentShape, prediction: 'x' | 'velocity'): TransportConfig {
+export function resolveTransport(c: Pick<DiffusionTrainConfig, 'transport' | 'model'>, latent: LatentShape, prediction: 'x' | 'velocity'): TransportConfig {
   const t = c.transport;
   return parseTransportConfig({
     prediction,

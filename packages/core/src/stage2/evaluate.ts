@@ -1,5 +1,5 @@
 /**
- * Generation metrics of a stage-2 model against real data (SPEC §2.3): FD per feature space of
+ * Generation metrics of a stage-2 model against real data (docs/method.md, "Generation metrics"): FD per feature space of
  * generated vs training samples, FD_r^k against the held-out floor, and the class accuracy of
  * generated samples under a linear probe trained on real training latents (with the probe's own
  * held-out accuracy on real data as the ceiling to compare against).
@@ -7,11 +7,14 @@
 import { tf, type Tensor } from '../runtime/tf.js';
 import { Rng } from '../runtime/rng.js';
 import type { DiTModel } from '../dit/model.js';
-import type { GuidanceConfigInput } from '../sampling/guidance.js';
+import { guidanceLabel, type GuidanceConfigInput, type NullCondition } from '../sampling/guidance.js';
+import type { Denoiser } from '../sampling/denoiser.js';
+import { type Condition, disposeCondition } from '../dit/condition.js';
 import type { SamplerName } from '../sampling/samplers.js';
 import { FeatureSet, generationFD, poolLatents, type FeatureSpace, type LatentPool } from '../metrics/generation.js';
 import { LinearProbe, type ProbeOptions } from '../metrics/probe.js';
-import { generateLatents, proportionalLabels } from './generate.js';
+import { generateLatents, proportionalLabels, type Generated } from './generate.js';
+import { labelCondition } from './source.js';
 import { latentBatch, type LatentSet } from './latents.js';
 
 /** Real samples of one split: latents and, per image feature space, precomputed features ([count, 1, d] sets). */
@@ -122,13 +125,41 @@ export function disposeReference(ref: RealReference): void {
   ref.probe?.dispose();
 }
 
+/** The conditions of generated samples, in order: rows [begin, begin + size) and, for the probe, their classes. */
+export interface GenerationConditions {
+  /** cond (the caller disposes it) and, when the condition has a class, each row's class (probe accuracy). */
+  at(begin: number, size: number): { cond: Condition; labels?: ArrayLike<number> };
+}
+
+/** Class-label conditions for generated samples: row i gets `labels[i]`. */
+export function classConditions(labels: readonly number[]): GenerationConditions {
+  return {
+    at: (begin, size) => {
+      const l = labels.slice(begin, begin + size);
+      if (l.length !== size) throw new Error(`classConditions: rows [${begin}, ${begin + size}) asked of ${labels.length} labels`);
+      return { cond: labelCondition(l), labels: l };
+    },
+  };
+}
+
 export interface EvaluateOptions {
+  /**
+   * Conditions of the generated samples (any Condition: text tokens, actions …, from the source or
+   * the reference). Default: class labels with the reference's class mix, shuffled with `seed`.
+   */
+  conditions?: GenerationConditions;
   /** Samples to generate (default: the held-out count, else 256), with the reference's class mix. */
   count?: number;
   steps: number;
   sampler?: SamplerName;
   guidance?: GuidanceConfigInput;
   shift: number;
+  /** t clamp of the x → velocity conversion (the training transport's tEps; default 0.05). */
+  tEps?: number;
+  /** The null condition for guidance (default the model's null class). */
+  nullCondition?: NullCondition;
+  /** Replaces the model's forward pass (see generateLatents). */
+  denoiser?: Denoiser;
   seed: number;
   /** Latents [B, N, C] → images NHWC [0, 1]; needed by image feature spaces. */
   decode?: (latents: Tensor) => Tensor;
@@ -154,7 +185,11 @@ export interface GenerationMetrics {
   seconds: number;
 }
 
-/** Generate `count` samples with the reference's class mix from `model` and score them against `ref`. */
+/**
+ * Generate `count` samples from `model` — conditioned by `o.conditions` (default: the reference's
+ * class mix) — and score them against `ref`: FD per space, FD_r, and the probe's accuracy on the
+ * rows whose condition names a class.
+ */
 export function evaluateGeneration(model: DiTModel, ref: RealReference, o: EvaluateOptions): GenerationMetrics {
   const t0 = performance.now();
   const count = o.count ?? (ref.heldOutCount >= 2 ? ref.heldOutCount : 256);
@@ -162,24 +197,31 @@ export function evaluateGeneration(model: DiTModel, ref: RealReference, o: Evalu
   const needImages = ref.spaces.some((s) => s.input === 'images');
   if (needImages && o.decode == null) throw new Error(`feature space(s) ${ref.spaces.filter((s) => s.input === 'images').map((s) => s.name).join(', ')} need decoded images, but no decoder was given`);
   // shuffled (seeded) so that every generation batch mixes classes
-  const labels = shuffled(proportionalLabels(ref.labels, ref.numClasses, count), o.seed);
+  const conditions = o.conditions ?? classConditions(shuffled(proportionalLabels(ref.labels, ref.numClasses, count), o.seed));
   const gen = new FeatureSet(ref.spaces);
   const rng = new Rng(o.seed);
   const bs = o.batchSize ?? 64;
-  let rows = 0, hits = 0;
+  let rows = 0, hits = 0, probed = 0;
   for (let i = 0; i < count; i += bs) {
-    const chunk = labels.slice(i, i + bs);
-    const g = generateLatents(model, chunk, { steps: o.steps, sampler: o.sampler, guidance: o.guidance, shift: o.shift, seed: rng, batchSize: bs, weak: o.weak });
+    const n = Math.min(bs, count - i);
+    const { cond, labels: chunk } = conditions.at(i, n);
+    let g: Generated;
+    try {
+      g = generateLatents(model, cond, { steps: o.steps, sampler: o.sampler, guidance: o.guidance, nullCondition: o.nullCondition, shift: o.shift, tEps: o.tEps, seed: rng, batchSize: bs, weak: o.weak, denoiser: o.denoiser });
+    } finally {
+      disposeCondition(cond);
+    }
     let images: Tensor | undefined;
     try {
-      rows += g.nfePerImage * chunk.length;
+      rows += g.nfePerImage * n;
       images = needImages ? o.decode!(g.latents) : undefined;
       gen.update({ latents: g.latents, images });
-      if (ref.probe) {
+      if (ref.probe && chunk) {
         const f = poolLatents(g.latents, ref.probePool);
         const pred = ref.probe.predict(f);
         f.dispose();
         pred.forEach((p, k) => { if (p === chunk[k]) hits++; });
+        probed += n;
       }
     } finally {
       g.latents.dispose();
@@ -201,23 +243,13 @@ export function evaluateGeneration(model: DiTModel, ref: RealReference, o: Evalu
     out.fdRatio = Object.fromEntries(fd.spaces.map((s) => [s.space, s.ratio!]));
     out.fdr = fd.fdr;
   }
-  if (ref.probe) {
-    out.probeAccuracy = hits / count;
+  if (ref.probe && probed > 0) {
+    out.probeAccuracy = hits / probed;
     out.probeTrainAccuracy = ref.probeTrainAccuracy;
     if (ref.probeHeldOutAccuracy != null) out.probeHeldOutAccuracy = ref.probeHeldOutAccuracy;
   }
   out.seconds = (performance.now() - t0) / 1000;
   return out;
-}
-
-/** Short text for a guidance config, e.g. `free(1.78)`, `cfg(1.5)`, `none`. */
-export function guidanceLabel(g: GuidanceConfigInput | undefined): string {
-  const m = g?.method ?? 'none';
-  if (m === 'none') return 'none';
-  const cfg = g?.cfgScale ?? 1, free = g?.freeScale ?? 1.78;
-  if (m === 'free') return `free(${free})`;
-  if (m === 'free+cfg') return `free(${free})+cfg(${cfg})`;
-  return `${m}(${cfg})`;
 }
 
 function shuffled(xs: number[], seed: number): number[] {

@@ -1,28 +1,40 @@
 /**
- * Class-conditional generation from a stage-2 DiT: seeded noise → Euler/Heun on the shifted grid,
- * with a guidance wrapper (none / CFG / AutoGuidance / free / free+CFG), in batches, counting
- * network evaluations. NFE per image counts rows: a CFG step evaluates two rows per image.
+ * Generation from a stage-2 DiT over any Condition (docs/method.md, "Sampling and guidance"):
+ * seeded noise → Euler/Heun on the shifted time grid, through a guidance wrapper (none / CFG /
+ * AutoGuidance / free and their combinations, sampling/guidance.ts), in batches, counting network
+ * evaluations. NFE per image counts rows: a CFG step evaluates two rows per image.
  */
 import { tf, type Tensor } from '../runtime/tf.js';
 import { Rng } from '../runtime/rng.js';
 import type { DiTModel } from '../dit/model.js';
+import { type Condition, conditionBatch, disposeCondition, sliceCondition } from '../dit/condition.js';
 import { countNfe, modelDenoiser, type Denoiser } from '../sampling/denoiser.js';
-import { withGuidance, type GuidanceConfigInput } from '../sampling/guidance.js';
-import { flowGrid } from '../sampling/grid.js';
+import { withGuidance, type GuidanceConfigInput, type NullCondition } from '../sampling/guidance.js';
+import { flowGrid } from '../sampling/time_grid.js';
 import { sample, type SamplerName } from '../sampling/samplers.js';
+import { T_EPS } from '../transport/path.js';
 
 export interface GenerateOptions {
   steps: number;
   sampler?: SamplerName;
   guidance?: GuidanceConfigInput;
+  /** The null condition (CFG): from the condition's provider; default the model's own (class models: the null class). */
+  nullCondition?: NullCondition;
   /** Time shift s of the sampling grid (the training shift). */
   shift: number;
+  /** t clamp of the x → velocity conversion (the training transport's tEps; default 0.05). */
+  tEps?: number;
   /** Seed (or generator) of the initial noise. */
   seed: number | Rng;
   /** Rows per network call (default 64; CFG doubles it internally). */
   batchSize?: number;
   /** The weaker model for AutoGuidance. */
   weak?: DiTModel;
+  /**
+   * Replace the model's forward pass (e.g. an onnxruntime session with the same weights): the
+   * network evaluated in place of `model` (guidance and NFE counting wrap it as they wrap the model).
+   */
+  denoiser?: Denoiser;
   /** Called after each batch with the number of images done. */
   onBatch?: (done: number) => void;
 }
@@ -32,17 +44,23 @@ export interface Generated {
   latents: Tensor;
   /** Network evaluations per image (rows / images, over every model involved). */
   nfePerImage: number;
+  /** Network evaluations per sampling step and image (nfePerImage / steps for Euler). */
+  nfePerStep: number;
   /** Forward calls in total. */
   calls: number;
 }
 
-/** Generate one latent per entry of `labels` (class indices; the null class gives unconditional samples). */
-export function generateLatents(model: DiTModel, labels: readonly number[], o: GenerateOptions): Generated {
+/**
+ * Generate one latent per row of `cond` (any Condition: labels [B], tokens [B, L, D_c] + mask,
+ * a task's fields). The caller keeps ownership of `cond`. → latents [B, N, C].
+ */
+export function generateLatents(model: DiTModel, cond: Condition, o: GenerateOptions): Generated {
+  const count = conditionBatch(cond);
   const g = o.guidance ?? { method: 'none' };
-  const main = countNfe(modelDenoiser(model));
+  const main = countNfe(o.denoiser ?? modelDenoiser(model));
   const weak = o.weak ? countNfe(modelDenoiser(o.weak)) : null;
   const denoiser: Denoiser = withGuidance(main.denoiser, g, {
-    nullCond: (b: number) => model.nullCondition(b),
+    nullCond: o.nullCondition ?? ((b: number) => model.nullCondition(b)),
     weak: weak?.denoiser,
   });
   const rng = typeof o.seed === 'number' ? new Rng(o.seed) : o.seed;
@@ -53,20 +71,21 @@ export function generateLatents(model: DiTModel, labels: readonly number[], o: G
   const wasTraining = model.training;
   model.eval();
   try {
-    for (let i = 0; i < labels.length; i += bs) {
-      const chunk = labels.slice(i, i + bs);
-      const cond = { labels: tf.tensor1d(chunk, 'int32') };
+    for (let i = 0; i < count; i += bs) {
+      const n = Math.min(bs, count - i);
+      const chunk = count <= bs ? cond : sliceCondition(cond, i, n);
       try {
-        parts.push(sample(denoiser, [chunk.length, h * w, model.inChannels], rng, { grid, cond, prediction: model.prediction, method: o.sampler ?? 'euler' }));
+        parts.push(sample(denoiser, [n, h * w, model.inChannels], rng, { grid, cond: chunk, prediction: model.prediction, tEps: o.tEps ?? T_EPS, method: o.sampler ?? 'euler' }));
       } finally {
-        cond.labels.dispose();
+        if (chunk !== cond) disposeCondition(chunk);
       }
-      o.onBatch?.(Math.min(i + bs, labels.length));
+      o.onBatch?.(i + n);
     }
     const latents = parts.length === 1 ? parts[0] : tf.concat(parts, 0);
     if (parts.length > 1) tf.dispose(parts);
     const rows = main.nfe.rows + (weak?.nfe.rows ?? 0);
-    return { latents, nfePerImage: labels.length ? rows / labels.length : 0, calls: main.nfe.calls + (weak?.nfe.calls ?? 0) };
+    const perImage = count ? rows / count : 0;
+    return { latents, nfePerImage: perImage, nfePerStep: perImage / o.steps, calls: main.nfe.calls + (weak?.nfe.calls ?? 0) };
   } catch (e) {
     tf.dispose(parts);
     throw e;

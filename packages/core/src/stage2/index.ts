@@ -2,6 +2,8 @@ export * from './config.js';
 export * from './data.js';
 export * from './latents.js';
 export * from './prepare.js';
+export * from './source.js';
+export * from './diffusion.js';
 export * from './generate.js';
 export * from './grid.js';
 export * from './evaluate.js';

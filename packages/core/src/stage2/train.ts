@@ -1,39 +1,31 @@
 /**
- * `stage2 train` as a function: flow-matching training of a DiT^DH on standardised RAE latents
- * (SPEC §2.1–2.2) — label dropout, logit-normal t with the dimension shift, x- or v-prediction,
- * base head and optional REPA, AdamW or Muon, grad clip, EMA — through runTraining (checkpoints,
- * resume, Ctrl-C). Every `samples.every` steps it writes a per-class sample grid, every
- * `metrics.every` steps it appends generation metrics (EMA weights) to `metrics.jsonl`.
+ * `stage2 train` as a function: the class-conditional stage 2 (docs/method.md, "Stage 2") — the
+ * class-label source of a labelled image dataset's standardised latents (cached or encoded per
+ * batch), trained by the generic `trainDiffusion` loop. Every `samples.every` steps it writes a
+ * per-class sample grid, every `metrics.every` steps it appends generation metrics (EMA weights)
+ * to `metrics.jsonl`.
  */
 import * as path from 'node:path';
 import { tf, type Tensor } from '../runtime/tf.js';
-import { Rng } from '../runtime/rng.js';
 import type { DiTModel } from '../dit/model.js';
-import { createDiT } from '../dit/create.js';
-import { drawTraining, flowMatchingLoss, lossForGrads, type TransportConfig } from '../transport/transport.js';
-import { dropLabels } from '../transport/dropout.js';
-import { AdamW } from '../train/optim/adamw.js';
-import { muonWithAdamW } from '../train/optim/muon.js';
-import type { Optimizer } from '../train/optim/optimizer.js';
-import { Ema } from '../train/ema.js';
-import { EpochSampler } from '../train/sampler.js';
-import { parseSchedule } from '../train/schedule.js';
-import { clipGradNorm } from '../train/clip.js';
-import { disposeGrads, valueAndGrads } from '../train/grads.js';
-import { runTraining, type LogRecord } from '../train/loop.js';
+import { disposeCondition } from '../dit/condition.js';
+import type { TransportConfig } from '../transport/transport.js';
+import type { LogRecord } from '../train/loop.js';
 import { assertSameConfig, latestCheckpoint, listCheckpoints, readCheckpointState } from '../io/checkpoint.js';
 import type { Encoder } from '../encoder.js';
 import { encoderFeatureSpace, latentFeatureSpace, type FeatureSpace } from '../metrics/generation.js';
 import { ImageStore } from '../stage1/images.js';
+import { writeLabelledGrid } from './grid.js';
 import { STAGE2_RESUME_IGNORE, resolveDiTConfig, resolveShift, resolveTransport, type Stage2Config } from './config.js';
 import type { Stage2Data } from './data.js';
 import { latentBatch, statsHash, type LatentSet } from './latents.js';
 import { encodeStandardized, prepareReal, splitLatents, type LatentSource } from './prepare.js';
 import { buildReference, disposeReference, evaluateGeneration, type RealReference } from './evaluate.js';
 import { METRICS_FILE, appendMetrics, truncateMetrics, type MetricsRecord } from './metrics_log.js';
-import { classMajorLabels, generateLatents } from './generate.js';
-import { writeLabelledGrid } from './grid.js';
-import { STAGE2_MODULE, type Resolved, type Stage2RunConfig } from './run.js';
+import { classMajorLabels, generateLatents, type Generated } from './generate.js';
+import { classLatents, labelCondition } from './source.js';
+import { trainDiffusion } from './diffusion.js';
+import type { Resolved, Stage2RunConfig } from './run.js';
 
 /** The resolved pieces a run needs (built by the CLI from the config's spec strings and paths). */
 export interface Stage2Parts extends Omit<LatentSource, 'grid'> {
@@ -103,21 +95,6 @@ export function planStage2(cfg: Stage2Config, parts: Stage2Parts, grid: [number,
   return { resolved, transport: resolveTransport(cfg, latent, prediction), spaces };
 }
 
-/** Muon keeps embeddings, tokens and output layers on AdamW (as the reference does). */
-const ADAMW_ONLY = /(^|\.)(s_embedder|x_embedder|t_embedder|y_embedder|ctx_embedder|final_layer|base_final_layer|repa_projector)\./;
-
-function makeOptimizer(cfg: Stage2Config, model: DiTModel): Optimizer {
-  const o = cfg.optimizer;
-  const params = model.namedParameters().filter(([, v]) => v.trainable);
-  if (o.name === 'adamw') return new AdamW(params, { lr: o.lr, betas: o.betas, eps: o.eps, weightDecay: o.weightDecay });
-  return muonWithAdamW(params, { lr: o.lr, betas: o.betas, eps: o.eps, weightDecay: o.weightDecay, momentum: o.momentum, adamw: (n) => ADAMW_ONLY.test(n) });
-}
-
-/** EMA decay at 0-based step t: min(decay, (1 + t)/(10 + t)) with warm-up. */
-export function emaDecayAt(decay: number, step: number, warmup: boolean): number {
-  return warmup ? Math.min(decay, (1 + step) / (10 + step)) : decay;
-}
-
 /**
  * The real reference a run's metrics compare with — FD reference features of the training subset
  * and the held-out split, and the linear probe — built from (or into) the run's caches exactly as
@@ -133,7 +110,7 @@ export async function stage2Reference(cfg: Stage2Config, parts: Stage2Parts, gri
   return { reference, trainLatents: real.trainLatents, plan };
 }
 
-/** Train (or resume) a stage-2 run; see the file comment. */
+/** Train (or resume) a stage-2 run: the class-label source of its data, trained by `trainDiffusion`; see the file comment. */
 export async function trainStage2(cfg: Stage2Config, parts: Stage2Parts, grid: [number, number], channels: number, opts: Stage2RunOptions = {}): Promise<Stage2Result> {
   const plan = planStage2(cfg, parts, grid, channels);
   const { resolved, transport } = plan;
@@ -162,41 +139,38 @@ export async function trainStage2(cfg: Stage2Config, parts: Stage2Parts, grid: [
       if (wantMetrics) await reference();
       else trainSet = await splitLatents('train', parts.data.train, src, prep);
     } else store = await ImageStore.load(parts.data.train, parts.imageSize);
-    const trainLabels = Int32Array.from({ length: parts.data.train.size }, (_, i) => parts.data.train.get(i).label ?? 0);
-
-    const model = createDiT(resolved.dit, cfg.seed);
-    const optimizer = makeOptimizer(cfg, model);
-    const ema = new Ema(model);
-    disposers.push(() => model.dispose(), () => optimizer.dispose(), () => ema.dispose());
-    const params = model.namedParameters().filter(([, v]) => v.trainable);
-    const sampler = new EpochSampler(parts.data.train.size, cfg.batchSize);
-    const totalSteps = cfg.steps ?? Math.max(1, Math.round(cfg.epochs * sampler.stepsPerEpoch));
-    opts.onStart?.({ resolved, parameters: model.numParameters(), totalSteps, stepsPerEpoch: sampler.stepsPerEpoch, trainImages: parts.data.train.size, heldOutImages: parts.data.heldOut?.size ?? 0 });
-    const s = cfg.schedule;
-    const schedule = parseSchedule(s.kind === 'constant' ? { kind: 'constant', lr: cfg.optimizer.lr, warmupSteps: s.warmupSteps } : { kind: s.kind, lr: cfg.optimizer.lr, warmupSteps: Math.min(s.warmupSteps, totalSteps), totalSteps, finalLr: s.finalLr }, 'stage-2 lr schedule');
     const numClasses = resolved.classes.length;
-    const useRepa = cfg.model.repa != null;
+    const source = classLatents({
+      size: parts.data.train.size,
+      numClasses,
+      grid,
+      channels,
+      labels: Int32Array.from({ length: parts.data.train.size }, (_, i) => parts.data.train.get(i).label ?? 0),
+      latents: (idx) => {
+        if (trainSet) return latentBatch(trainSet, idx);
+        const x = store!.batch(idx);
+        try {
+          return encodeStandardized(src, x);
+        } finally {
+          x.dispose();
+        }
+      },
+    });
     const metricsFile = path.join(cfg.out, METRICS_FILE);
     const samples: string[] = [];
     const metrics: MetricsRecord[] = [];
-    let truncated = false;
 
-    const batchLatents = (idx: number[]): Tensor => {
-      if (trainSet) return latentBatch(trainSet, idx);
-      const x = store!.batch(idx);
-      try {
-        return encodeStandardized(src, x);
-      } finally {
-        x.dispose();
-      }
-    };
-
-    const writeSamples = async (step: number) => {
+    const writeSamples = async (step: number, model: DiTModel) => {
       if (parts.decode == null) return;
       const sc = cfg.samples;
       const classes = Array.from({ length: Math.min(numClasses, sc.maxClasses) }, (_, i) => i);
-      const labels = classMajorLabels(classes, sc.perClass);
-      const g = generateLatents(model, labels, { steps: sc.steps, sampler: sc.sampler, guidance: sc.guidance, shift: resolved.shift, seed: sc.seed });
+      const cond = labelCondition(classMajorLabels(classes, sc.perClass));
+      let g: Generated;
+      try {
+        g = generateLatents(model, cond, { nullCondition: source.nullCondition, steps: sc.steps, sampler: sc.sampler, guidance: sc.guidance, shift: resolved.shift, tEps: transport.tEps, seed: sc.seed });
+      } finally {
+        disposeCondition(cond);
+      }
       const images = tf.tidy(() => parts.decode!(g.latents));
       g.latents.dispose();
       const rows = classes.map((c, i) => ({ label: resolved.classes[c], images: images.slice([i * sc.perClass, 0, 0, 0], [sc.perClass, -1, -1, -1]) }));
@@ -209,72 +183,35 @@ export async function trainStage2(cfg: Stage2Config, parts: Stage2Parts, grid: [
       samples.push(file);
     };
 
-    const writeMetrics = async (step: number) => {
+    const writeMetrics = async (step: number, model: DiTModel) => {
       const mc = cfg.metrics;
       const r = await reference();
-      const m = evaluateGeneration(model, r, { count: mc.count ?? Math.min(512, r.heldOutCount >= 2 ? r.heldOutCount : 256), steps: mc.steps, sampler: mc.sampler, guidance: mc.guidance, shift: resolved.shift, seed: mc.seed, decode: parts.decode ?? undefined });
+      const m = evaluateGeneration(model, r, { count: mc.count ?? Math.min(512, r.heldOutCount >= 2 ? r.heldOutCount : 256), steps: mc.steps, sampler: mc.sampler, guidance: mc.guidance, shift: resolved.shift, tEps: transport.tEps, seed: mc.seed, decode: parts.decode ?? undefined });
       const rec: MetricsRecord = { step, time: new Date().toISOString(), ...m };
       appendMetrics(metricsFile, rec);
       metrics.push(rec);
       opts.onMetrics?.(rec);
     };
 
-    const periodic = async (step: number) => {
-      const at = (every: number | null) => every != null && ((every > 0 && step % every === 0) || step === totalSteps);
-      const doSamples = at(cfg.samples.every) && parts.decode != null, doMetrics = at(cfg.metrics.every);
-      if (!doSamples && !doMetrics) return;
-      ema.swap(); // evaluate the EMA weights, as upstream samples
-      try {
-        if (doSamples) await writeSamples(step);
-        if (doMetrics) await writeMetrics(step);
-      } finally {
-        ema.swap();
-      }
-    };
-
-    const result = await runTraining({
-      dir: cfg.out,
-      totalSteps,
-      checkpointEvery: cfg.checkpointEvery,
-      logEvery: cfg.logEvery,
-      keep: cfg.keep,
-      modules: { [STAGE2_MODULE]: model },
-      optimizer,
-      ema,
-      rng: new Rng([cfg.seed, 0x5eed, 2, 3]),
-      config: runConfig,
+    const at = (every: number | null, step: number, total: number) => every != null && ((every > 0 && step % every === 0) || step === total);
+    const result = await trainDiffusion(cfg, source, {
+      plan: { dit: resolved.dit, transport, shift: resolved.shift },
+      runConfig,
       configIgnore,
-      schedule,
       resume: opts.resume ?? true,
-      label: 'stage2 train',
       handleSignals: opts.handleSignals,
       onLog: opts.onLog,
-      step: async (ctx) => {
-        if (!truncated) {
-          truncateMetrics(metricsFile, ctx.step); // a resumed run forgets records written after its checkpoint
-          truncated = true;
-        }
-        const idx = sampler.next(ctx);
-        const x = batchLatents(idx);
-        const y = dropLabels(idx.map((i) => trainLabels[i]), cfg.labelDropout, numClasses, ctx.rng);
-        const draw = drawTraining(ctx.rng, x.shape, transport);
-        const terms: Record<string, number> = {};
-        let value: number, grads: Map<string, Tensor>;
-        try {
-          ({ value, grads } = valueAndGrads(() => lossForGrads(flowMatchingLoss(model, x, { labels: y }, draw, transport, useRepa ? { repaTarget: x } : {}), terms), params));
-        } finally {
-          tf.dispose([x, y, draw.t, draw.noise]);
-        }
-        const scalars: Record<string, number> = { loss: value, ...terms };
-        if (cfg.gradClip != null) scalars.gradNorm = clipGradNorm(grads, cfg.gradClip);
-        optimizer.step(grads);
-        disposeGrads(grads);
-        ema.update(emaDecayAt(cfg.ema, ctx.step, cfg.emaWarmup));
-        await periodic(ctx.step + 1);
-        return scalars;
+      onStart: (info) => opts.onStart?.({ resolved, parameters: info.parameters, totalSteps: info.totalSteps, stepsPerEpoch: info.stepsPerEpoch, trainImages: parts.data.train.size, heldOutImages: parts.data.heldOut?.size ?? 0 }),
+      onResume: (step) => truncateMetrics(metricsFile, step), // a resumed run forgets records written after its checkpoint
+      periodic: {
+        due: (step, total) => (at(cfg.samples.every, step, total) && parts.decode != null) || at(cfg.metrics.every, step, total),
+        run: async (step, model, total) => {
+          if (at(cfg.samples.every, step, total) && parts.decode != null) await writeSamples(step, model);
+          if (at(cfg.metrics.every, step, total)) await writeMetrics(step, model);
+        },
       },
     });
-    return { dir: cfg.out, step: result.step, totalSteps, interrupted: result.interrupted, checkpoint: result.checkpoint, samples, metrics, resolved };
+    return { dir: cfg.out, step: result.step, totalSteps: result.totalSteps, interrupted: result.interrupted, checkpoint: result.checkpoint, samples, metrics, resolved };
   } finally {
     for (const d of disposers.reverse()) d();
   }

@@ -2,7 +2,7 @@
 import { tf, type Tensor } from '../runtime/tf.js';
 import type { Rng } from '../runtime/rng.js';
 import { toLabelTensor } from '../nn/label_embed.js';
-import type { Condition } from '../dit/condition.js';
+import { type Condition, conditionBatch, selectCondition } from '../dit/condition.js';
 
 /** Which of B samples to drop (p each), from `rng`. */
 export function dropMask(rng: Rng, batch: number, p: number): boolean[] {
@@ -19,29 +19,11 @@ export function dropLabels(labels: Tensor | ArrayLike<number>, p: number, nullCl
   });
 }
 
-/** Per sample, the condition or the null condition (same shapes), each with probability p of the null one. */
+/**
+ * Per sample, the condition or the null condition (same fields and row shapes), the null one with
+ * probability p (seeded; draws B numbers from `rng`). Generic over the condition's fields.
+ */
 export function dropCondition(cond: Condition, nullCond: Condition, p: number, rng: Rng): Condition {
-  const b = (cond.labels ?? cond.tokens)?.shape[0] ?? 0;
-  const drop = dropMask(rng, b, p);
-  const out: Condition = {};
-  for (const k of ['labels', 'tokens', 'mask'] as const) {
-    const c = cond[k];
-    if (c == null) continue;
-    const n = nullCond[k];
-    if (n == null) {
-      // a null condition without a mask keeps every (null) token
-      if (k === 'mask') {
-        out.mask = tf.tidy(() => tf.where(tf.tensor1d(drop, 'bool').reshape([b, 1]).tile([1, c.shape[1] as number]), tf.onesLike(c), c));
-        continue;
-      }
-      throw new Error(`dropCondition: the null condition has no "${k}"`);
-    }
-    const nn = n;
-    out[k] = tf.tidy(() => {
-      if (nn.shape.join() !== c.shape.join()) throw new Error(`dropCondition: null "${k}" has shape [${nn.shape}], the condition [${c.shape}]`);
-      const m = tf.tensor1d(drop, 'bool').reshape([b, ...c.shape.slice(1).map(() => 1)]);
-      return tf.where(m.tile([1, ...c.shape.slice(1)]), nn, c);
-    });
-  }
-  return out;
+  const drop = dropMask(rng, conditionBatch(cond), p);
+  return selectCondition(drop.map((d) => !d), cond, nullCond);
 }

@@ -1,5 +1,5 @@
 /**
- * Sampling time grids from t = 1 (noise) to 0 (data), as float32 values.
+ * The sampling time grid from t = 1 (noise) to 0 (data), as float32 values.
  *  - RAEv2: t_i = shift(u_i), u = linspace(1, 0, N + 1)  (N steps)
  *  - RAE v1 (torchdiffeq fixed grid): t_i = shift(1 − linspace(0, 1 − 1/1000, N))  (N points, N − 1 steps)
  */
