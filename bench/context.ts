@@ -10,6 +10,8 @@ export interface BenchContext {
   cpu: boolean;
   /** onnxruntime-node intra-op threads. */
   onnxThreads: number;
+  /** Head width of the DiT-S-sized case (models.ts). */
+  ditSHead: number;
   /** Timing policy for a case of roughly `flops` floating-point operations. */
   timing(flops: number): TimingOptions;
   /** Progress lines (stderr). */

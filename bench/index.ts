@@ -1,16 +1,19 @@
 /**
- * `npm run bench [-- flags]`: matmul, transformer-block and encoder throughput of the tfjs
- * backend (RAEV2_BACKEND, default auto) against onnxruntime-node in the same process.
+ * `npm run bench [-- flags]`: throughput of the tfjs backend (RAEV2_BACKEND, default auto) against
+ * onnxruntime-node in the same process — matmul, a transformer block, encoders, and the real
+ * workloads: DiT^DH training step (MFU), sampling with free guidance vs CFG, the RAE decoder, and
+ * thread scaling 1 → N. Prints the tables and writes them with the raw results as JSON.
  *   --smoke            tiny sizes, one run each (seconds; used by the test suite)
- *   --only a,b         sections: matmul, block, encoder (default all)
+ *   --only a,b         sections: matmul, block, encoder, dit-train, sampling, decoder, scaling (default all)
  *   --no-cpu           skip the pure-JS cpu backend column
- *   --threads N|auto   wasm threads (default RAEV2_WASM_THREADS, else 1)
- *   --onnx-threads N   onnxruntime intra-op threads (default 2)
- *   --json FILE        also write the raw results as JSON
+ *   --threads N|auto   wasm threads (default RAEV2_WASM_THREADS, else every core)
+ *   --onnx-threads N   onnxruntime intra-op threads (default every core)
+ *   --dit-s-head N     head width of the DiT-S-sized case (default 512; published 2048)
+ *   --json FILE        where the JSON goes (default outputs/bench/report.json)
  */
-import * as fs from 'node:fs';
 import { z } from 'zod';
-import { parseFlags, UsageError } from '@raev2/core';
+import * as path from 'node:path';
+import { parseFlags, UsageError, writeFileAtomic } from '@raev2/core';
 import { runBench, SECTIONS } from './run.js';
 import { describeMachine } from './machine.js';
 import { renderTable } from './table.js';
@@ -26,8 +29,9 @@ const Flags = z.object({
   }),
   'no-cpu': z.boolean().default(false),
   threads: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(8)]).optional(),
-  'onnx-threads': z.coerce.number().int().min(1).default(2),
-  json: z.string().optional(),
+  'onnx-threads': z.coerce.number().int().min(1).optional(),
+  'dit-s-head': z.coerce.number().int().min(64).multipleOf(64).default(512),
+  json: z.string().default(path.join('outputs', 'bench', 'report.json')),
 });
 
 async function main(argv: string[]): Promise<void> {
@@ -37,6 +41,7 @@ async function main(argv: string[]): Promise<void> {
     'no-cpu': { type: 'boolean' },
     threads: { type: 'string' },
     'onnx-threads': { type: 'string' },
+    'dit-s-head': { type: 'string' },
     json: { type: 'string' },
   }, Flags, 'bench');
   if (flags.threads != null) process.env.RAEV2_WASM_THREADS = String(flags.threads);
@@ -46,11 +51,12 @@ async function main(argv: string[]): Promise<void> {
     sections: flags.only,
     cpu: !flags['no-cpu'],
     onnxThreads: flags['onnx-threads'],
+    ditSHead: flags['dit-s-head'],
     log: (line) => process.stderr.write(`[bench] ${line}\n`),
   });
   const out = [describeMachine(report.machine), ...report.tables.map(renderTable), `total ${report.seconds.toFixed(1)} s${flags.smoke ? ' (smoke mode)' : ''}`];
   process.stdout.write(`${out.join('\n\n')}\n`);
-  if (flags.json) fs.writeFileSync(flags.json, JSON.stringify(report, null, 2));
+  writeFileAtomic(flags.json, JSON.stringify(report, null, 2));
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {

@@ -1,6 +1,6 @@
 /** What the numbers were measured on. */
 import * as os from 'node:os';
-import { tf, currentBackend, wasmThreadsInUse } from '@raev2/core';
+import { tf, currentBackend, wasmThreadsInUse, resolveOrtProvider } from '@raev2/core';
 
 export interface MachineInfo {
   cpu: string;
@@ -9,6 +9,8 @@ export interface MachineInfo {
   backend: string;
   wasmThreads: number | null;
   onnxThreads: number;
+  /** onnxruntime execution provider the engine sections ask for (RAEV2_ORT_PROVIDER; CPU fallback warns). */
+  ortProvider: string;
   tfjs: string;
 }
 
@@ -22,14 +24,20 @@ export function machineInfo(onnxThreads: number): MachineInfo {
     backend,
     wasmThreads: backend === 'wasm' ? wasmThreadsInUse() : null,
     onnxThreads,
+    ortProvider: resolveOrtProvider(),
     tfjs: tf.version.tfjs,
   };
+}
+
+/** The process's peak resident set size so far, in MB. */
+export function peakRssMb(): number {
+  return process.resourceUsage().maxRSS / 1024;
 }
 
 export function describeMachine(m: MachineInfo): string {
   const threads = m.wasmThreads != null ? `, wasm threads ${m.wasmThreads}` : '';
   return [
     `machine: ${m.cpu}, ${m.cores} logical cores, load avg ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
-    `runtime: node ${m.node}, tfjs ${m.tfjs}, backend ${m.backend}${threads}; onnxruntime-node intra-op threads ${m.onnxThreads}`,
+    `runtime: node ${m.node}, tfjs ${m.tfjs}, backend ${m.backend}${threads}; onnxruntime-node intra-op threads ${m.onnxThreads}, provider ${m.ortProvider}`,
   ].join('\n');
 }

@@ -1,4 +1,5 @@
 /** Runs the benchmark sections and collects their tables and raw results. */
+import * as os from 'node:os';
 import { initRuntime } from '@raev2/core';
 import type { BenchContext } from './context.js';
 import type { TimingOptions } from './timing.js';
@@ -6,9 +7,14 @@ import { machineInfo, type MachineInfo } from './machine.js';
 import { benchMatmul, type MatmulResult } from './matmul.js';
 import { benchBlock, type BlockResult } from './block.js';
 import { benchEncoder, type EncoderResult } from './encoder.js';
+import { benchDiTTrain, type DiTTrainResult } from './dit_train.js';
+import { benchSampling, type SamplingResult } from './sampling.js';
+import { benchDecoder, type DecoderResult } from './decoder.js';
+import { benchScaling, type ScalingResult } from './scaling.js';
 import type { Table } from './table.js';
 
-export const SECTIONS = ['matmul', 'block', 'encoder'] as const;
+/** Every section, in run order (`scaling` re-runs dit-train in child processes per thread count). */
+export const SECTIONS = ['matmul', 'block', 'encoder', 'dit-train', 'sampling', 'decoder', 'scaling'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
@@ -16,9 +22,12 @@ export interface BenchOptions {
   sections?: readonly Section[];
   /** Time the pure-JS cpu backend too where affordable (default true). */
   cpu?: boolean;
-  /** wasm threads (see runtime/wasm_threads.ts); default RAEV2_WASM_THREADS. */
+  /** wasm threads (see runtime/wasm_threads.ts); default RAEV2_WASM_THREADS, else every core. */
   threads?: number;
+  /** onnxruntime intra-op threads (default every core). */
   onnxThreads?: number;
+  /** Head width of the DiT-S-sized case (default 512). */
+  ditSHead?: number;
   log?: (line: string) => void;
 }
 
@@ -28,6 +37,10 @@ export interface BenchReport {
   matmul?: MatmulResult[];
   block?: BlockResult[];
   encoder?: EncoderResult[];
+  ditTrain?: DiTTrainResult[];
+  sampling?: SamplingResult[];
+  decoder?: DecoderResult[];
+  scaling?: ScalingResult[];
   seconds: number;
 }
 
@@ -46,32 +59,31 @@ function timingPolicy(smoke: boolean): (flops: number) => TimingOptions {
 export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   const t0 = performance.now();
   const backend = await initRuntime({ threads: opts.threads, log: false });
-  const onnxThreads = opts.onnxThreads ?? 2;
+  const onnxThreads = opts.onnxThreads ?? os.availableParallelism();
   const ctx: BenchContext = {
     smoke: opts.smoke ?? false,
     backend,
     cpu: opts.cpu ?? true,
     onnxThreads,
+    ditSHead: opts.ditSHead ?? 512,
     timing: timingPolicy(opts.smoke ?? false),
     log: opts.log ?? (() => {}),
   };
   const sections = new Set(opts.sections ?? SECTIONS);
   const report: BenchReport = { machine: machineInfo(onnxThreads), tables: [], seconds: 0 };
-  if (sections.has('matmul')) {
-    const r = await benchMatmul(ctx);
+  const run = async <R>(name: Section, fn: (c: BenchContext) => Promise<{ table: Table; results: R }>, put: (r: R) => void) => {
+    if (!sections.has(name)) return;
+    const r = await fn(ctx);
     report.tables.push(r.table);
-    report.matmul = r.results;
-  }
-  if (sections.has('block')) {
-    const r = await benchBlock(ctx);
-    report.tables.push(r.table);
-    report.block = r.results;
-  }
-  if (sections.has('encoder')) {
-    const r = await benchEncoder(ctx);
-    report.tables.push(r.table);
-    report.encoder = r.results;
-  }
+    put(r.results);
+  };
+  await run('matmul', benchMatmul, (r) => { report.matmul = r; });
+  await run('block', benchBlock, (r) => { report.block = r; });
+  await run('encoder', benchEncoder, (r) => { report.encoder = r; });
+  await run('dit-train', benchDiTTrain, (r) => { report.ditTrain = r; });
+  await run('sampling', benchSampling, (r) => { report.sampling = r; });
+  await run('decoder', benchDecoder, (r) => { report.decoder = r; });
+  await run('scaling', benchScaling, (r) => { report.scaling = r; });
   report.seconds = (performance.now() - t0) / 1000;
   return report;
 }

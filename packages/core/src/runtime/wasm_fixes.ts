@@ -9,11 +9,14 @@
  *   SAME rule, e.g. 2-wide filter, stride 3): 'same' is turned into the equivalent explicit padding;
  * - the gradient kernels wasm lacks (conv filter, depthwise conv, segment sum) are added as
  *   composites of its fast kernels (wasm_grad_kernels.ts);
- * - the remaining missing numeric kernels (Einsum, Ragged*) run on the cpu backend (cpu_fallback.ts).
+ * - the remaining missing numeric kernels (Einsum, Ragged*) run on the cpu backend (cpu_fallback.ts);
+ * - Concat / Slice / SplitV copy short contiguous runs in a loop instead of one `set` call per run
+ *   (wasm_copy_kernels.ts; RoPE's pair split/concat was 30 % of a DiT^DH training step).
  */
 import { tf } from './tf.js';
 import { registerGradKernels } from './wasm_grad_kernels.js';
 import { registerCpuFallback } from './cpu_fallback.js';
+import { registerFastCopies } from './wasm_copy_kernels.js';
 
 /** Kernels wasm lacks that have no cheap composite form: run on the cpu backend's copy of the data. */
 const CPU_FALLBACKS = ['Einsum', 'RaggedGather', 'RaggedRange', 'RaggedTensorToTensor'];
@@ -29,6 +32,8 @@ export function applyWasmFixes(): void {
   fixBatchMatMul();
   for (const k of ['Conv2D', 'FusedConv2D', 'DepthwiseConv2dNative', 'FusedDepthwiseConv2D']) explicitSamePadding(k);
   registerGradKernels('wasm');
+  // RAEV2_WASM_FAST_COPIES=0 keeps wasm's own copies: the benchmark's pre-#13 baseline
+  if (process.env.RAEV2_WASM_FAST_COPIES !== '0') registerFastCopies();
   for (const k of CPU_FALLBACKS) registerCpuFallback(k, 'wasm');
   applied = true;
 }
