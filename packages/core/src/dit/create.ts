@@ -4,8 +4,8 @@ import * as path from 'node:path';
 import { loadSafetensors } from '../io/safetensors.js';
 import { type DiTConfig, type DiTConfigInput, ditConfigFromUpstream, parseDiTConfig } from './config.js';
 import type { DiTModel } from './model.js';
-import { RAEDiT } from './rae_ddt.js';
-import { RAEv2DiT } from './raev2_ddt.js';
+import { RAEDiT } from './rae.js';
+import { RAEv2DiT } from './raev2.js';
 
 /** A fresh model (validated config; `seed` drives initialisation). */
 export function createDiT(config: DiTConfig | DiTConfigInput, seed = 0): DiTModel {

@@ -9,10 +9,9 @@
  */
 import type { Tensor } from '../runtime/tf.js';
 import type { DiTModel } from '../dit/model.js';
-import { RAEv2DiT } from '../dit/raev2_ddt.js';
-import { RAEDiT } from '../dit/rae_ddt.js';
-import { AdaLNBlock, type DiTBlock, type FinalLayer, SwiGLU3 } from '../dit/blocks.js';
-import type { LatentPatchEmbed } from '../dit/embed.js';
+import { RAEv2DiT } from '../dit/raev2.js';
+import { RAEDiT } from '../dit/rae.js';
+import { AdaLNBlock, type DiTBlock, type FinalLayer, type LatentPatchEmbed, SwiGLU3 } from '../dit/blocks.js';
 import { LabelEmbedder } from '../nn/label_embed.js';
 import { SwiGLU } from '../nn/mlp.js';
 import type { Rope } from '../nn/rope.js';

@@ -1,6 +1,8 @@
 /**
- * RAEv2 DiT^DH (`DiTwDDTHead` / `DiTwDDTHeadIG` of the RAEv2 release), conditioning in context:
- *   body  : [s_embedder(x_t) (N), t tokens (n_t), condition tokens (n_c)] through L blocks
+ * RAEv2 DiT^DH (`DiTwDDTHead` / `DiTwDDTHeadIG` of the RAEv2 release; docs/method.md, "DiT^DH"),
+ * conditioning in context. The forward pass reads here; its layers are in blocks.ts:
+ *   cond  : ctx_embedder(cond) → tokens [B, L_c, D] (+ keep-mask → additive attention mask on those keys)
+ *   body  : [s_embedder(x_t) (N), t tokens (n_t), condition tokens (L_c)] through L blocks
  *           (RMSNorm, qk-norm attention, 2-D RoPE on image tokens only, SwiGLU; no adaLN)
  *   head  : s = s_projector(SiLU(t_emb + body image tokens)); x_embedder(x_t) at width D_h through
  *           H adaLN-Zero blocks modulated per token by s; final layer RMSNorm + shift/scale(s) + Linear
@@ -13,8 +15,7 @@ import { Linear } from '../nn/linear.js';
 import { silu } from '../nn/activations.js';
 import { Rope } from '../nn/rope.js';
 import { GaussianFourierEmbedding } from '../nn/timestep.js';
-import { AdaLNBlock, DiTBlock, FinalLayer } from './blocks.js';
-import { LatentPatchEmbed, unpatchifyTokens } from './embed.js';
+import { AdaLNBlock, DiTBlock, FinalLayer, LatentPatchEmbed, unpatchifyTokens } from './blocks.js';
 import { type Condition, sequenceMask } from './condition.js';
 import { createConditionEmbedder, type ConditionEmbedder } from './condition_kinds.js';
 import { gridOf, predictionOf, type RAEv2DiTConfig } from './config.js';
