@@ -32,8 +32,8 @@ export function tempPathFor(target: string): string {
   return `${target}.tmp-${process.pid}-${Date.now()}-${counter++}`;
 }
 
-/** Write `data` into a new file `file` (not atomic by itself: the caller renames it), fsynced; removes it on error. */
-export function writeFileSynced(file: string, data: string | Uint8Array): void {
+/** Write `data` into the new file `file`, every byte, fsynced; on error remove it and rethrow the raw error. */
+function writeNew(file: string, data: string | Uint8Array): void {
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   let fd: number | undefined;
   try {
@@ -45,6 +45,15 @@ export function writeFileSynced(file: string, data: string | Uint8Array): void {
   } catch (e) {
     if (fd !== undefined) closeQuietly(fd);
     fs.rmSync(file, { force: true });
+    throw e;
+  }
+}
+
+/** Write `data` into a new file `file` (not atomic by itself: for files inside a temp folder), fsynced; removes it on error. */
+export function writeFileSynced(file: string, data: string | Uint8Array): void {
+  try {
+    writeNew(file, data);
+  } catch (e) {
     throw writeError(file, e);
   }
 }
@@ -59,7 +68,7 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   ensureDir(dir);
   const tmp = tempPathFor(file);
   try {
-    writeFileSynced(tmp, data);
+    writeNew(tmp, data);
     fs.renameSync(tmp, file);
   } catch (e) {
     fs.rmSync(tmp, { force: true });

@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs';
 import { z } from 'zod';
+import { UsageError } from '../command.js';
 
 /** Format zod issues as `source: field.path: message` lines. */
 export function formatIssues(error: z.ZodError, source: string): string {
@@ -42,8 +43,8 @@ export function readJsonFile<S extends z.ZodType>(schema: S, file: string): z.in
  */
 export const MAX_IMAGE_SIZE = 4096;
 
-/** Throw an error naming `flag` when `px` is not an integer side in [1, MAX_IMAGE_SIZE]. */
+/** Throw a UsageError naming `flag` when `px` is not an integer side in [1, MAX_IMAGE_SIZE]. */
 export function checkImageSize(px: number | undefined, flag = '--image-size'): void {
   if (px == null) return;
-  if (!Number.isInteger(px) || px < 1 || px > MAX_IMAGE_SIZE) throw new Error(`${flag} ${px}: must be an integer number of pixels in [1, ${MAX_IMAGE_SIZE}]`);
+  if (!Number.isInteger(px) || px < 1 || px > MAX_IMAGE_SIZE) throw new UsageError(`${flag} ${px}: must be an integer number of pixels in [1, ${MAX_IMAGE_SIZE}]`);
 }
