@@ -29,6 +29,11 @@ import {
   GUIDANCE_FLAGS_USAGE,
   GUIDANCE_METHODS,
   STAGE1_FILES,
+  EngineSchema,
+  ENGINE_HELP,
+  resolveEngine,
+  engineDenoiser,
+  engineDecoder,
   UsageError,
   type Command,
   type DiTModel,
@@ -56,6 +61,7 @@ export const SampleFlagsSchema = z
     stats: z.string().min(1).optional(),
     batch: z.coerce.number().int().positive().default(32),
     images: z.enum(['on', 'off']).default('on'),
+    engine: EngineSchema.optional(),
   })
   .strict()
   .superRefine((f, ctx) => {
@@ -79,7 +85,8 @@ ${GUIDANCE_FLAGS_USAGE}
   --weak       weaker stage-2 checkpoint for autoguidance
   --weights    ema | raw (default ema)
   --stage1 --stats   decoder run / statistics file when they moved since training
-  --images on|off    decode and write PNGs (needs the stage-1 decoder)`;
+  --images on|off    decode and write PNGs (needs the stage-1 decoder)
+  ${ENGINE_HELP}`;
 
 /** Class indices for `--classes` (names or indices) against the run's class names. */
 export function parseClasses(text: string | undefined, names: readonly string[]): number[] {
@@ -124,6 +131,10 @@ export async function runSample(f: SampleFlags, log: (s: string) => void = (s) =
   const out = f.out ?? path.join(path.dirname(path.resolve(ckpt)), `samples-${step}-${guidanceLabel(g).replace(/[^\w.+-]/g, '_')}`);
   const model = loadStage2Model(ckpt, resolved.dit, { ema: f.weights === 'ema' });
   const s1 = wantImages ? await loadStage1Run(stage1!) : null;
+  // --engine: the DiT and the decoder on onnxruntime (graphs cached beside the checkpoints) or tfjs
+  const engine = resolveEngine(f.engine);
+  const net = engineDenoiser(engine, model, { cacheDir: path.dirname(path.resolve(ckpt)) });
+  const dec = s1 ? engineDecoder(engine, s1.rae, { cacheDir: path.resolve(stage1!) }) : null;
   try {
     if (s1) {
       const statsFile = f.stats ?? config.stats ?? path.join(stage1!, STAGE1_FILES.stats);
@@ -134,7 +145,7 @@ export async function runSample(f: SampleFlags, log: (s: string) => void = (s) =
     const cond = labelCondition(labels);
     let gen: Generated;
     try {
-      gen = generateLatents(model, cond, { nullCondition: (b) => nullClassCondition(resolved.classes.length, b), steps: f.steps, sampler: f.sampler, guidance: g, shift: resolved.shift, tEps: config.transport.tEps, seed: f.seed, batchSize: f.batch, weak });
+      gen = generateLatents(model, cond, { nullCondition: (b) => nullClassCondition(resolved.classes.length, b), steps: f.steps, sampler: f.sampler, guidance: g, shift: resolved.shift, tEps: config.transport.tEps, seed: f.seed, batchSize: f.batch, weak, denoiser: net.denoiser });
     } finally {
       disposeCondition(cond);
     }
@@ -145,7 +156,7 @@ export async function runSample(f: SampleFlags, log: (s: string) => void = (s) =
       fs.mkdirSync(out, { recursive: true });
       saveSafetensors(path.join(out, 'latents.safetensors'), { latents: gen.latents, labels: { dtype: 'I32', shape: [labels.length], data: Int32Array.from(labels) } }, { metadata: { ckpt, guidance: guidanceLabel(g), steps: String(f.steps), sampler: f.sampler, seed: String(f.seed), classes: JSON.stringify(resolved.classes) } });
       if (s1) {
-        const images: Tensor = tf.tidy(() => s1.rae.decode(gen.latents).clipByValue(0, 1));
+        const images: Tensor = tf.tidy(() => dec!.decode(gen.latents).clipByValue(0, 1));
         try {
           for (let i = 0; i < labels.length; i++) {
             const name = resolved.classes[labels[i]];
@@ -169,9 +180,11 @@ export async function runSample(f: SampleFlags, log: (s: string) => void = (s) =
     } finally {
       gen.latents.dispose();
     }
-    log(`${labels.length} samples (${classes.length} classes × ${f['per-class']}), ${f.sampler} ${f.steps} steps, guidance ${guidanceLabel(g)}: NFE per image ${gen.nfePerImage}, per step ${gen.nfePerStep} (${gen.calls} network calls, ${secs.toFixed(1)} s)`);
+    log(`${labels.length} samples (${classes.length} classes × ${f['per-class']}), ${f.sampler} ${f.steps} steps, guidance ${guidanceLabel(g)}: NFE per image ${gen.nfePerImage}, per step ${gen.nfePerStep} (${gen.calls} network calls, ${secs.toFixed(1)} s, DiT on ${net.label}${dec ? `, decoder on ${dec.label}` : ''})`);
     return { out, files, grid, nfePerImage: gen.nfePerImage, nfePerStep: gen.nfePerStep, step };
   } finally {
+    net.release();
+    dec?.release();
     model.dispose();
     weak?.dispose();
     s1?.dispose();

@@ -11,6 +11,8 @@ import {
   createDiT,
   disposeReference,
   evaluateGeneration,
+  engineDenoiser,
+  resolveEngine,
   loadStage2Model,
   planStage2,
   prepareReal,
@@ -46,12 +48,17 @@ export async function evaluateFinal(cfg: Stage2Config, guidance: GuidanceConfigI
     owned.push(trainedModel);
     const initial = createDiT(plan.resolved.dit, cfg.seed).eval(); // the run's step-0 weights
     owned.push(initial);
+    const engine = resolveEngine(); // RAEV2_ENGINE; onnxruntime by default (the trained model's graph is cached in its run)
     const score = (label: string, model: typeof initial, g: GuidanceConfigInput) => {
       const count = mc.count ?? 256;
+      const net = engineDenoiser(engine, model, { cacheDir: model === trainedModel ? cfg.out : null });
       const bar = progress({ label: `evaluate ${label}`, total: count, unit: 'img' });
-      const m = evaluateGeneration(model, ref, { count, steps: mc.steps, sampler: mc.sampler, guidance: g, shift: plan.resolved.shift, seed: mc.seed, decode: r.parts.decode ?? undefined, onProgress: (d) => bar.update(d) });
-      bar.finish();
-      return m;
+      try {
+        return evaluateGeneration(model, ref, { count, steps: mc.steps, sampler: mc.sampler, guidance: g, shift: plan.resolved.shift, seed: mc.seed, decode: r.parts.decode ?? undefined, denoiser: net.denoiser, onProgress: (d) => bar.update(d) });
+      } finally {
+        bar.finish();
+        net.release();
+      }
     };
     const spaces = plan.spaces.map((s) => s.name).sort().join();
     const logged = readMetrics(path.join(cfg.out, METRICS_FILE)).find((m) => m.step === step && m.count === (mc.count ?? 256) && m.steps === mc.steps && Object.keys(m.fd).sort().join() === spaces);

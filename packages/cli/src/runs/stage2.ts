@@ -26,6 +26,9 @@ import {
   METRICS_FILE,
   STAGE1_FILES,
   UsageError,
+  engineDecoder,
+  resolveEngine,
+  type EngineDecoder,
   type Command,
   type Encoder,
   type LatentStats,
@@ -78,7 +81,11 @@ export async function resolveStage2(cfg: Stage2Config): Promise<ResolvedStage2> 
       stats = loadStats(cfg.stats ?? path.join(cfg.stage1, STAGE1_FILES.stats), [grid[0] * grid[1], channels]);
       run.rae.setStats(stats); // the RAE owns (and disposes) them from here
       const rae = run.rae;
-      decode = (z: Tensor) => rae.decode(z);
+      // the decoder on the inference engine (RAEV2_ENGINE; onnxruntime by default, graph cached in the stage-1 run), built on first use
+      let dec: EngineDecoder | null = null;
+      owned.push({ dispose: () => dec?.release() });
+      const stage1Dir = path.resolve(cfg.stage1);
+      decode = (z: Tensor) => (dec ??= engineDecoder(resolveEngine(), rae, { cacheDir: stage1Dir })).decode(z);
     } else {
       const spec = withRes(cfg.encoder!, cfg.imageSize);
       const loaded = await loadEncoder(spec);
