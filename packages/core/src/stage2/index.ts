@@ -5,7 +5,6 @@ export * from './prepare.js';
 export * from './source.js';
 export * from './diffusion.js';
 export * from './generate.js';
-export * from './grid.js';
 export * from './evaluate.js';
 export * from './metrics_log.js';
 export * from './run.js';

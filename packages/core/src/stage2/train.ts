@@ -15,7 +15,7 @@ import { assertSameConfig, latestCheckpoint, listCheckpoints, readCheckpointStat
 import type { Encoder } from '../encoder.js';
 import { encoderFeatureSpace, latentFeatureSpace, type FeatureSpace } from '../metrics/generation.js';
 import { ImageStore } from '../stage1/images.js';
-import { writeLabelledGrid } from './grid.js';
+import { writeLabelledGrid } from '../io/grid.js';
 import { STAGE2_RESUME_IGNORE, resolveDiTConfig, resolveShift, resolveTransport, type Stage2Config } from './config.js';
 import type { Stage2Data } from './data.js';
 import { latentBatch, statsHash, type LatentSet } from './latents.js';
