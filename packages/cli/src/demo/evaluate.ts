@@ -54,7 +54,7 @@ export async function evaluateFinal(cfg: Stage2Config, guidance: GuidanceConfigI
       const net = engineDenoiser(engine, model, { cacheDir: model === trainedModel ? cfg.out : null });
       const bar = progress({ label: `evaluate ${label}`, total: count, unit: 'img' });
       try {
-        return evaluateGeneration(model, ref, { count, steps: mc.steps, sampler: mc.sampler, guidance: g, shift: plan.resolved.shift, seed: mc.seed, decode: r.parts.decode ?? undefined, denoiser: net.denoiser, onProgress: (d) => bar.update(d) });
+        return evaluateGeneration(model, ref, { count, steps: mc.steps, sampler: mc.sampler, guidance: g, shift: plan.resolved.shift, tEps: plan.transport.tEps, seed: mc.seed, decode: r.parts.decode ?? undefined, denoiser: net.denoiser, onProgress: (d) => bar.update(d) });
       } finally {
         bar.finish();
         net.release();
