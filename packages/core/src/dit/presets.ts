@@ -24,6 +24,16 @@ export const DIT_SIZES = {
   XL: { hiddenSize: [1440, 2048], depth: [28, 2], numHeads: [20, 16], baseDepth: 8 },
 } satisfies Record<string, Size>;
 
+/**
+ * A preset's widths [D, D_h] widened, where needed, to the latent width C (DiT^DH needs D ≥ C), rounded
+ * up to a multiple of the head counts: the CPU presets then fit any encoder (e.g. `tiny`, D = 64, on
+ * MobileNetV2's 96-channel latent becomes D = 96). Published sizes are all wider than their latents.
+ */
+export function fitWidth(hiddenSize: readonly [number, number], channels: number, numHeads: readonly [number, number]): [number, number] {
+  const fit = (d: number, heads: number) => Math.max(d, Math.ceil(channels / heads) * heads);
+  return [fit(hiddenSize[0], numHeads[0]), fit(hiddenSize[1], numHeads[1])];
+}
+
 /** RAE v1 uses D = 1152 at XL (published DiT^DH-XL). */
 const RAE_XL: Size = { hiddenSize: [1152, 2048], depth: [28, 2], numHeads: [16, 16], baseDepth: 8 };
 

@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { parseWith } from '../util/config.js';
 import { GuidanceConfigSchema, guidanceParts } from '../sampling/guidance.js';
-import { DIT_SIZES, type DiTSizeName } from '../dit/presets.js';
+import { DIT_SIZES, fitWidth, type DiTSizeName } from '../dit/presets.js';
 import { parseDiTConfig, type DiTConfig } from '../dit/config.js';
 import type { ConditionConfig } from '../dit/condition_kinds.js';
 import { dimensionShift } from '../transport/time.js';
@@ -259,7 +259,7 @@ export function resolveDiTConfig(c: Pick<DiffusionTrainConfig, 'model'>, latent:
   const common = {
     inputSize: latent.grid,
     inChannels: latent.channels,
-    hiddenSize: m.hiddenSize ?? size.hiddenSize,
+    hiddenSize: m.hiddenSize ?? fitWidth(size.hiddenSize, latent.channels, m.numHeads ?? size.numHeads), // the preset widens to the latent
     depth: m.depth ?? size.depth,
     numHeads: m.numHeads ?? size.numHeads,
     ...(numClasses != null ? { numClasses } : {}),
