@@ -1,10 +1,11 @@
 /**
  * Encoder throughput (images/s): a randomly initialised DINOv2-architecture ViT — our tfjs
  * `Dinov2Model` (all hidden states, as the RAE encoder uses it) against the same weights as an
- * ONNX graph (core's ONNX ViT builder) run by onnxruntime-node. Each case also checks that the
- * two give the same last hidden state.
+ * ONNX graph (core's ONNX ViT builder) run by onnxruntime-node directly (the hand-exported graph),
+ * and through the engine's `ortEncoder` (the Encoder contract: tfjs tensors in, every hidden state
+ * out as tfjs tensors). Each case also checks that tfjs and onnxruntime give the same last hidden state.
  */
-import { tf, Rng, parseWith, buildVitOnnx, createOnnxSession, ortFloat } from '@raev2/core';
+import { tf, Rng, parseWith, buildVitOnnx, createOnnxSession, ortFloat, ortEncoder, disposeOutput, type Encoder } from '@raev2/core';
 import { Dinov2Model, Dinov2ConfigSchema, disposeViTOutput } from '@raev2/encoders';
 import type { BenchContext } from './context.js';
 import { medianMs, fmt, maxAbsDiff } from './timing.js';
@@ -24,6 +25,8 @@ export interface EncoderResult extends EncoderCase {
   /** images/s */
   tfjs: number;
   onnx: number;
+  /** images/s through ortEncoder (engine) on the same graph. */
+  engine: number;
   /** max |tfjs − onnx| / max |onnx| of the last hidden state. */
   relDiff: number;
 }
@@ -74,9 +77,9 @@ export async function benchEncoder(ctx: BenchContext): Promise<{ table: Table; r
       tfLast = out.lastHiddenState.dataSync() as Float32Array;
       disposeViTOutput(out);
     }, ctx.timing(flops));
-    const session = await createOnnxSession(buildVitOnnx(model.stateDict(), { numHeads: c.heads, eps: model.config.layer_norm_eps }), { threads: ctx.onnxThreads });
+    const graph = buildVitOnnx(model.stateDict(), { numHeads: c.heads, eps: model.config.layer_norm_eps });
+    const session = await createOnnxSession(graph, { threads: ctx.onnxThreads });
     model.dispose();
-    px.dispose();
     const feeds = { pixel_values: ortFloat(pxData, [c.batch, 3, c.image, c.image]) };
     let onnxLast: Float32Array = new Float32Array(0);
     const onnxMs = await medianMs(async () => {
@@ -84,17 +87,25 @@ export async function benchEncoder(ctx: BenchContext): Promise<{ table: Table; r
       onnxLast = r.last_hidden_state.data as Float32Array;
     }, ctx.timing(flops));
     await session.release();
+    const base: Encoder = {
+      name: c.name, numLayers: c.layers, hiddenSize: c.dim, patchSize: c.patch, imageSize: [c.image, c.image], imageMean: [0, 0, 0], imageStd: [1, 1, 1],
+      preprocess: (x) => x, forward: () => { throw new Error('unused'); }, latentNorm: (h) => h, dispose: () => {},
+    };
+    const eng = ortEncoder(base, graph, { threads: ctx.onnxThreads });
+    const engineMs = await medianMs(() => disposeOutput(eng.forward(px)), ctx.timing(flops));
+    eng.dispose();
+    px.dispose();
     const scale = onnxLast.reduce((m, v) => Math.max(m, Math.abs(v)), 0) || 1;
-    results.push({ ...c, tfjs: (1000 * c.batch) / tfMs, onnx: (1000 * c.batch) / onnxMs, relDiff: maxAbsDiff(tfLast, onnxLast) / scale });
+    results.push({ ...c, tfjs: (1000 * c.batch) / tfMs, onnx: (1000 * c.batch) / onnxMs, engine: (1000 * c.batch) / engineMs, relDiff: maxAbsDiff(tfLast, onnxLast) / scale });
   }
   const table: Table = {
     title: `encoder throughput, random weights (images/s, median; ${ctx.backend} vs onnxruntime-node)`,
-    headers: ['model', 'GFLOP/img', ctx.backend, 'onnx', `${ctx.backend}/onnx`, `${ctx.backend} GFLOP/s`, 'onnx GFLOP/s', 'rel diff'],
+    headers: ['model', 'GFLOP/img', ctx.backend, 'onnx', 'ortEncoder', `${ctx.backend}/onnx`, 'ortEncoder/onnx', `${ctx.backend} GFLOP/s`, 'onnx GFLOP/s', 'rel diff'],
     rows: results.map((r) => {
       const f = encoderFlops(r);
-      return [`${r.name} ${r.image}px ×${r.batch}`, fmt(f / 1e9, 2), fmt(r.tfjs, 2), fmt(r.onnx, 2), fmt(r.tfjs / r.onnx, 2), fmt((r.tfjs * f) / 1e9), fmt((r.onnx * f) / 1e9), r.relDiff.toExponential(1)];
+      return [`${r.name} ${r.image}px ×${r.batch}`, fmt(f / 1e9, 2), fmt(r.tfjs, 2), fmt(r.onnx, 2), fmt(r.engine, 2), fmt(r.tfjs / r.onnx, 2), fmt(r.engine / r.onnx, 2), fmt((r.tfjs * f) / 1e9), fmt((r.onnx * f) / 1e9), r.relDiff.toExponential(1)];
     }),
-    notes: ['tfjs: Dinov2Model.forward with all hidden states; onnx: the same weights through buildVitOnnx (all hidden states as outputs)'],
+    notes: ['tfjs: Dinov2Model.forward with all hidden states; onnx: the same weights through buildVitOnnx (all hidden states as outputs), session.run on prepared feeds; ortEncoder: the same graph behind the Encoder interface (tensor copies in and out included)'],
   };
   return { table, results };
 }

@@ -52,6 +52,7 @@ test('bench --smoke: every section yields finite throughputs and tfjs ≈ onnx',
   for (const r of report.encoder!) {
     positive(r.tfjs, `encoder ${r.name} tfjs`);
     positive(r.onnx, `encoder ${r.name} onnx`);
+    positive(r.engine, `encoder ${r.name} ortEncoder`);
     assert.ok(r.relDiff < 1e-4, `encoder ${r.name}: tfjs vs onnx rel diff ${r.relDiff}`);
   }
   for (const r of report.ditTrain!) {

@@ -3,3 +3,4 @@ export { moduleHash, cachedGraph, ONNX_EXPORT_VERSION } from './cache.js';
 export { ortDenoiser, type OrtDenoiser, type OrtModelOptions } from './denoiser.js';
 export { ortDecoder, ortRaeDecode, type OrtDecoder } from './decoder.js';
 export { engineDenoiser, engineDecoder, type EngineDenoiser, type EngineDecoder } from './select.js';
+export { ortEncoder, type OrtEncoder } from './encoder.js';
