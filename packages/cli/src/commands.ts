@@ -5,8 +5,9 @@ import { stage1TrainCommand, stage1EvalCommand, stage1StatsCommand } from './com
 import { stage2TrainCommand } from './commands/stage2.js';
 import { sampleCommand } from './commands/sample.js';
 import { demoCommand, demoExportCommand } from './commands/demo.js';
+import { t2iCommands } from '@raev2/t2i';
 
 /** The commands in the order `raev2 --help` lists them. */
 export function commands(): Command[] {
-  return [featuresCommand, stage1TrainCommand, stage1EvalCommand, stage1StatsCommand, stage2TrainCommand, sampleCommand, demoCommand, demoExportCommand];
+  return [featuresCommand, stage1TrainCommand, stage1EvalCommand, stage1StatsCommand, stage2TrainCommand, sampleCommand, demoCommand, demoExportCommand, ...t2iCommands];
 }

@@ -16,8 +16,15 @@ export const TextConditionOptionsSchema = z
     maskPads: z.boolean().default(true),
     /** Append the tower's pooled vector as one extra condition token (needs pooled width = hidden width). */
     keepPooled: z.boolean().default(false),
+    /**
+     * Keep only the first `maxTokens` positions of the tower's output (null: all). With masked pads
+     * this is exact as long as no prompt has more real tokens (attention ignores masked columns,
+     * and condition tokens carry no position), and it makes the DiT's sequence shorter.
+     */
+    maxTokens: z.number().int().positive().nullable().default(null),
   })
-  .strict();
+  .strict()
+  .refine((o) => o.maxTokens == null || o.maskPads, { path: ['maxTokens'], message: 'cutting the tower output is only exact with maskPads (unmasked pads are attended)' });
 export type TextConditionOptions = z.infer<typeof TextConditionOptionsSchema>;
 
 /** Host copy of one caption's features. */
@@ -34,13 +41,16 @@ export class TextConditioner {
   /** Width D_c of the condition tokens (the tower's hidden size). */
   readonly dim: number;
   private readonly cache = new Map<string, Entry>();
+  /** Tower positions kept per caption. */
+  private readonly kept: number;
 
   constructor(readonly encoder: TextEncoder, options: z.input<typeof TextConditionOptionsSchema> = {}) {
     this.options = TextConditionOptionsSchema.parse(options);
     if (this.options.keepPooled && encoder.pooledSize !== encoder.hiddenSize) {
       throw new Error(`keepPooled: the tower's pooled width ${encoder.pooledSize} differs from its hidden width ${encoder.hiddenSize}, so the pooled vector cannot be a condition token`);
     }
-    this.length = encoder.maxLength + (this.options.keepPooled ? 1 : 0);
+    this.kept = Math.min(encoder.maxLength, this.options.maxTokens ?? encoder.maxLength);
+    this.length = this.kept + (this.options.keepPooled ? 1 : 0);
     this.dim = encoder.hiddenSize;
   }
 
@@ -54,13 +64,18 @@ export class TextConditioner {
         const [b, l, d] = enc.tokens.shape as [number, number, number];
         const tok = enc.tokens.dataSync() as Float32Array, mask = enc.mask.dataSync() as Float32Array, pooled = enc.pooled.dataSync() as Float32Array;
         for (let k = 0; k < b; k++) {
+          const kept = this.kept;
           const tokens = new Float32Array(this.length * d), m = new Float32Array(this.length);
-          tokens.set(tok.subarray(k * l * d, (k + 1) * l * d));
-          if (this.options.maskPads) m.set(mask.subarray(k * l, (k + 1) * l));
-          else m.fill(1, 0, l);
+          tokens.set(tok.subarray(k * l * d, k * l * d + kept * d));
+          if (this.options.maskPads) {
+            m.set(mask.subarray(k * l, k * l + kept));
+            let real = 0;
+            for (let i = 0; i < l; i++) real += mask[k * l + i];
+            if (real > kept) throw new Error(`caption ${JSON.stringify(part[k])} has ${real} tokens, more than the text condition's maxTokens ${kept}`);
+          } else m.fill(1, 0, kept);
           if (this.options.keepPooled) {
-            tokens.set(pooled.subarray(k * d, (k + 1) * d), l * d);
-            m[l] = 1;
+            tokens.set(pooled.subarray(k * d, (k + 1) * d), kept * d);
+            m[kept] = 1;
           }
           this.cache.set(part[k], { tokens, mask: m });
         }
