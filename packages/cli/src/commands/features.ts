@@ -28,15 +28,19 @@ import {
   type Tensor,
 } from '@raev2/core';
 import { loadEncoder } from '@raev2/encoders';
+import { extractTextFeatures } from '@raev2/t2i';
 
 /** Inputs that HF processors store beside `pixel_values` and that the encoders accept by name. */
 export const EXTRA_INPUTS = ['pixel_attention_mask', 'spatial_shapes', 'noise'] as const;
 
-const USAGE = `usage: raev2 features --model <spec | folder | hub id> (--images <folder> | --pixel-values <file.safetensors>) --out <file.safetensors> [--batch 8]
+const USAGE = `usage: raev2 features --model <spec | folder | hub id> (--images <folder> | --pixel-values <file.safetensors> | --input-ids <file.safetensors>) --out <file.safetensors> [--batch 8]
 
   --model         encoder spec (e.g. "dinov2-vit-b14reg[layers=last4]", "mobilenetv2-nsfwjs"), an HF model folder, or a hub id
   --images        folder of images (png, jpg, webp, …), read as RGB and resized to the encoder's resolution
   --pixel-values  safetensors file with 'pixel_values' [B,3,H,W] already normalised (plus ${EXTRA_INPUTS.join(', ')} when the model takes them)
+  --input-ids     safetensors file with 'input_ids' [B,L] (int64/int32) and optional 'attention_mask', for a SigLIP / SigLIP-2 text model
+                  (--model: its HF folder or hub id); writes hidden_states.*, last_hidden_state, pooler_output
+  --attention-mask on|off   with --input-ids: pass attention_mask into the tower (default off: SigLIP attends to its pads, as HF's processor)
   --out           output safetensors: hidden_states.0 … hidden_states.L [N,T,D]; 'latent' [N,h·w,C] when the spec selects layers
   --batch         images per forward pass (default 8)
   --allow-non-finite   warn instead of failing when inputs or outputs hold NaN/Inf (NaN weights show as non-finite outputs)`;
@@ -46,11 +50,13 @@ const Flags = z
     model: z.string({ error: 'is required' }).min(1, 'must not be empty'),
     images: z.string().min(1).optional(),
     'pixel-values': z.string().min(1).optional(),
+    'input-ids': z.string().min(1).optional(),
+    'attention-mask': z.enum(['on', 'off']).default('off'),
     out: z.string({ error: 'is required' }).min(1, 'must not be empty'),
     batch: z.coerce.number().int().positive().default(8),
     'allow-non-finite': z.boolean().default(false),
   })
-  .refine((f) => (f.images == null) !== (f['pixel-values'] == null), { message: 'give exactly one of --images and --pixel-values', path: ['images'] });
+  .refine((f) => [f.images, f['pixel-values'], f['input-ids']].filter((v) => v != null).length === 1, { message: 'give exactly one of --images and --pixel-values (or --input-ids for a text model)', path: ['images'] });
 
 export interface FeatureOptions {
   model: string;
@@ -220,12 +226,18 @@ export const featuresCommand: Command = {
   async run(argv: string[]): Promise<void> {
     const f = parseFlags(
       argv,
-      { model: { type: 'string' }, images: { type: 'string' }, 'pixel-values': { type: 'string' }, out: { type: 'string' }, batch: { type: 'string' }, 'allow-non-finite': { type: 'boolean' } },
+      { model: { type: 'string' }, images: { type: 'string' }, 'pixel-values': { type: 'string' }, 'input-ids': { type: 'string' }, 'attention-mask': { type: 'string' }, out: { type: 'string' }, batch: { type: 'string' }, 'allow-non-finite': { type: 'boolean' } },
       Flags,
       'features',
     );
     if (!f.out.endsWith('.safetensors')) throw new UsageError(`--out ${f.out}: the output must be a .safetensors file`);
     checkOutput(f.out, { kind: 'file', what: '--out' });
+    if (f['input-ids'] != null) {
+      await initRuntime();
+      const n = await extractTextFeatures({ model: f.model, inputIds: f['input-ids'], out: f.out, useMask: f['attention-mask'] === 'on', batch: f.batch });
+      process.stderr.write(`wrote ${f.out} (${n} sequences)\n`);
+      return;
+    }
     const n = await extractFeatures({ model: f.model, images: f.images, pixelValues: f['pixel-values'], out: f.out, batch: f.batch, allowNonFinite: f['allow-non-finite'] });
     process.stderr.write(`wrote ${f.out} (${n} inputs)\n`);
   },
