@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { tf, latestCheckpoint, readCheckpointState, resolveDiTConfig, parseStage2Config } from '@raev2/core';
-import { stage1TrainCommand, stage2TrainCommand } from '@raev2/cli';
+import { tf, fileEntry, latestCheckpoint, loadSafetensors, readCheckpointState, resolveDiTConfig, parseStage2Config, saveSafetensors, writeFileAtomic } from '@raev2/core';
+import { sampleCommand, stage1TrainCommand, stage2TrainCommand } from '@raev2/cli';
 import { useBackend } from '../../helpers/fixtures.js';
 import { syntheticData, tmpDir } from './helpers.js';
 
@@ -26,5 +26,26 @@ test('defaults compose: a default-flag stage 1 (MobileNetV2 last3, 96 channels) 
   const wide = resolveDiTConfig(cfg, { grid: [2, 2], channels: 96 }, 1);
   assert.ok(wide.hiddenSize[0] >= 96 && wide.hiddenSize[0] % wide.numHeads[0] === 0, `body width ${wide.hiddenSize[0]}`);
   assert.equal(resolveDiTConfig(cfg, { grid: [2, 2], channels: 8 }, 1).hiddenSize[0], 64);
+
+  // `sample` on a checkpoint whose weights hold a NaN (checksums updated, so only the values are wrong) fails and writes nothing
+  const ckpt = latestCheckpoint(s2)!;
+  for (const file of ['model.safetensors', 'ema.safetensors']) {
+    const sd = loadSafetensors(path.join(ckpt, file));
+    for (const [name, t] of [...sd]) {
+      if (t.dtype !== 'float32') continue;
+      const v = t.dataSync().slice();
+      v[0] = NaN;
+      sd.set(name, tf.tensor(v, t.shape));
+      t.dispose();
+    }
+    saveSafetensors(path.join(ckpt, file), sd);
+    tf.dispose([...sd.values()]);
+  }
+  const state = readCheckpointState(ckpt);
+  for (const f of Object.keys(state.files)) state.files[f] = fileEntry(path.join(ckpt, f));
+  writeFileAtomic(path.join(ckpt, 'state.json'), JSON.stringify(state, null, 2));
+  const samples = path.join(dir, 'samples');
+  await assert.rejects(sampleCommand.run(['--ckpt', s2, '--out', samples, '--per-class', '1', '--steps', '2', '--images', 'off']), /samples of .*non-finite values \(NaN or Inf\) in latents[\s\S]*nothing was written/);
+  assert.ok(!fs.existsSync(samples));
   fs.rmSync(dir, { recursive: true });
 });

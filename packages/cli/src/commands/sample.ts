@@ -21,6 +21,8 @@ import {
   writeLabelledGrid,
   writeImage,
   saveSafetensors,
+  assertFinite,
+  checkOutput,
   loadStats,
   guidanceLabel,
   guidanceFromFlags,
@@ -129,6 +131,7 @@ export async function runSample(f: SampleFlags, log: (s: string) => void = (s) =
   const wantImages = f.images === 'on';
   if (wantImages && stage1 == null) throw new UsageError(`the model in ${ckpt} was trained without a stage-1 run (no decoder): pass --stage1 <run dir>, or --images off for latents only`);
   const out = f.out ?? path.join(path.dirname(path.resolve(ckpt)), `samples-${step}-${guidanceLabel(g).replace(/[^\w.+-]/g, '_')}`);
+  checkOutput(out, { kind: 'dir', what: '--out' });
   const model = loadStage2Model(ckpt, resolved.dit, { ema: f.weights === 'ema' });
   const s1 = wantImages ? await loadStage1Run(stage1!) : null;
   // --engine: the DiT and the decoder on onnxruntime (graphs cached beside the checkpoints) or tfjs
@@ -153,6 +156,7 @@ export async function runSample(f: SampleFlags, log: (s: string) => void = (s) =
     const files: string[] = [];
     let grid: string | undefined;
     try {
+      assertFinite([['latents', gen.latents]], `samples of ${ckpt}`, { hint: 'the checkpoint weights hold NaN/Inf or overflow; nothing was written' });
       fs.mkdirSync(out, { recursive: true });
       saveSafetensors(path.join(out, 'latents.safetensors'), { latents: gen.latents, labels: { dtype: 'I32', shape: [labels.length], data: Int32Array.from(labels) } }, { metadata: { ckpt, guidance: guidanceLabel(g), steps: String(f.steps), sampler: f.sampler, seed: String(f.seed), classes: JSON.stringify(resolved.classes) } });
       if (s1) {

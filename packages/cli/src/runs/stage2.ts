@@ -13,6 +13,7 @@ import {
   parseFlags,
   readJsonFile,
   readCheckpointState,
+  prepareRunDir,
   mergeConfig,
   parseStage2Config,
   planStage2,
@@ -121,11 +122,16 @@ function canonicalSpec(spec: string): string {
 /** Train from a validated config; `resume` as runTraining. */
 export async function runStage2Train(cfg: Stage2Config, opts: Stage2RunOptions = {}): Promise<Stage2Result> {
   if (typeof opts.resume === 'string') readCheckpointState(opts.resume); // a bad checkpoint path fails here, before any work
-  const r = await resolveStage2(cfg);
+  const lock = prepareRunDir(cfg.out); // the output folder is checked and locked before any work
   try {
-    return await trainStage2(cfg, r.parts, r.grid, r.channels, opts);
+    const r = await resolveStage2(cfg);
+    try {
+      return await trainStage2(cfg, r.parts, r.grid, r.channels, opts);
+    } finally {
+      r.dispose();
+    }
   } finally {
-    r.dispose();
+    lock.release();
   }
 }
 
