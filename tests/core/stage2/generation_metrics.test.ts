@@ -122,6 +122,7 @@ test('evaluateGeneration over any condition: generated rows follow the given con
   const evalWith = (c: GenerationConditions) => evaluateGeneration(model, ref, { count: 60, steps: 1, shift: 1, seed: 0, batchSize: 16, denoiser, conditions: c });
   const right = evalWith(codes(0, true));
   assert.equal(right.probeAccuracy, 1, 'every generated row is its class mean');
+  assert.deepEqual([right.nfePerImage, right.nfePerStep], [1, 1]);
   assert.ok(right.fd.latent < 0.1, `FD ${right.fd.latent}`);
   const wrong = evalWith(codes(1, true)); // the same means (so the same FD), each under another class
   assert.equal(wrong.probeAccuracy, 0);

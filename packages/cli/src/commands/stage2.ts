@@ -116,7 +116,7 @@ export function parseStage2TrainArgs(argv: string[]): { config: Stage2Config; re
 export function formatMetrics(r: MetricsRecord): string {
   const fd = Object.entries(r.fd).map(([k, v]) => `FD[${k}] ${v.toFixed(3)}${r.fdHeldOut ? ` (held-out ${r.fdHeldOut[k].toFixed(3)})` : ''}`).join(', ');
   const probe = r.probeAccuracy != null ? `, probe acc ${(100 * r.probeAccuracy).toFixed(1)}%${r.probeHeldOutAccuracy != null ? ` (real held-out ${(100 * r.probeHeldOutAccuracy).toFixed(1)}%)` : ''}` : '';
-  return `step ${r.step}: ${fd}${r.fdr != null ? `, FD_r ${r.fdr.toFixed(3)}` : ''}${probe}, ${r.count} samples × ${r.nfePerImage} NFE, ${r.guidance} (${r.seconds.toFixed(1)} s)`;
+  return `step ${r.step}: ${fd}${r.fdr != null ? `, FD_r ${r.fdr.toFixed(3)}` : ''}${probe}, ${r.count} samples × ${r.nfePerImage} NFE${r.nfePerStep != null ? ` (${r.nfePerStep} per step)` : ''}, ${r.guidance} (${r.seconds.toFixed(1)} s)`;
 }
 
 export const stage2TrainCommand: Command = {

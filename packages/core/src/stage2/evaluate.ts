@@ -174,6 +174,8 @@ export interface GenerationMetrics {
   steps: number;
   guidance: string;
   nfePerImage: number;
+  /** Network evaluations per image and sampling step (the guidance's cost: 1 none/free, 2 cfg/autoguidance, 4 autoguidance+cfg); absent in older records. */
+  nfePerStep?: number;
   fd: Record<string, number>;
   fdHeldOut?: Record<string, number>;
   fdRatio?: Record<string, number>;
@@ -235,6 +237,7 @@ export function evaluateGeneration(model: DiTModel, ref: RealReference, o: Evalu
     steps: o.steps,
     guidance: guidanceLabel(o.guidance),
     nfePerImage: rows / count,
+    nfePerStep: rows / count / o.steps,
     fd: Object.fromEntries(fd.spaces.map((s) => [s.space, s.fd])),
     seconds: 0,
   };

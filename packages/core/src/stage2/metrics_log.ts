@@ -24,6 +24,7 @@ const MetricsRecordSchema = z
     steps: z.number().int(),
     guidance: z.string(),
     nfePerImage: num,
+    nfePerStep: num.optional(),
     fd: z.record(z.string(), num),
     fdHeldOut: z.record(z.string(), num).optional(),
     fdRatio: z.record(z.string(), num).optional(),
