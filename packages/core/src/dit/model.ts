@@ -24,7 +24,7 @@ export interface DiTModel extends Module {
   /** Latent grid [h, w] and channels: inputs and outputs are tokens [B, h·w, C]. */
   readonly grid: [number, number];
   readonly inChannels: number;
-  /** The null condition for a batch of size B (null class labels); throws for token conditions. */
+  /** The null condition for B rows when the condition kind has one built in (class: the null class); other kinds throw — their provider supplies it. */
   nullCondition(batch: number): Condition;
   /** x_t [B, N, C], t [B] → predictions [B, N, C]. */
   forward(x: Tensor, t: Tensor, cond: Condition, opts?: ForwardOptions): DiTOutput;
