@@ -6,8 +6,9 @@ import { stage2TrainCommand } from './commands/stage2.js';
 import { sampleCommand } from './commands/sample.js';
 import { demoCommand, demoExportCommand } from './commands/demo.js';
 import { t2iCommands } from '@raev2/t2i';
+import { navworldCommands } from '@raev2/navworld';
 
 /** The commands in the order `raev2 --help` lists them. */
 export function commands(): Command[] {
-  return [featuresCommand, stage1TrainCommand, stage1EvalCommand, stage1StatsCommand, stage2TrainCommand, sampleCommand, demoCommand, demoExportCommand, ...t2iCommands];
+  return [featuresCommand, stage1TrainCommand, stage1EvalCommand, stage1StatsCommand, stage2TrainCommand, sampleCommand, demoCommand, demoExportCommand, ...t2iCommands, ...navworldCommands];
 }

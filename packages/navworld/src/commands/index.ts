@@ -1,5 +1,7 @@
 import type { Command } from '@raev2/core';
 import { renderCommand } from './render.js';
+import { trainCommand } from './train.js';
+import { evalCommand } from './eval.js';
 
 /** Every `raev2 navworld …` command (the cli package registers them). */
-export const navworldCommands: Command[] = [renderCommand];
+export const navworldCommands: Command[] = [renderCommand, trainCommand, evalCommand];

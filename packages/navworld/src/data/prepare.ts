@@ -1,0 +1,32 @@
+/**
+ * World → latent world: render every trajectory of a spec in memory, encode each frame with the
+ * frozen encoder's multi-layer latent (spec string, e.g. `mobilenetv2-nsfwjs[layers=last3]`) at the
+ * frame size, standardise with the training frames' statistics, save `latents.safetensors`.
+ */
+import { probeLatent } from '@raev2/core';
+import { loadEncoder } from '@raev2/encoders';
+import { worldMaps, worldTrajectories, type WorldSpec } from '../world/dataset.js';
+import { renderTrajectory } from '../world/render_set.js';
+import { encodeWorld, saveLatentWorld, type LatentWorld } from './latents.js';
+
+/** `spec` with `res=<px>` added when it names none. */
+export function encoderAtSize(spec: string, px: number): string {
+  if (/\bres=/.test(spec)) return spec;
+  return spec.includes('[') ? spec.replace(/\]$/, `,res=${px}]`) : `${spec}[res=${px}]`;
+}
+
+/** Render + encode + standardise a world; writes `file` when given. */
+export async function prepareLatentWorld(spec: WorldSpec, encoderSpec: string, file?: string): Promise<LatentWorld> {
+  const loaded = await loadEncoder(encoderAtSize(encoderSpec, spec.size));
+  try {
+    const { grid } = probeLatent(loaded.encoder, loaded.selection);
+    const maps = worldMaps(spec);
+    const bySeed = new Map([...maps.train, ...maps.heldOut].map((m) => [m.seed, m]));
+    const trajs = worldTrajectories(spec, maps);
+    const world = await encodeWorld(loaded.encoder, loaded.selection, spec.size, grid, trajs, (i) => renderTrajectory(bySeed.get(trajs[i].map)!, trajs[i], spec.size));
+    if (file) saveLatentWorld(file, world);
+    return world;
+  } finally {
+    loaded.encoder.dispose();
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * Planning episodes on held-out data: from a true context at frame i, the goal is the true frame at
+ * i + L·stride; CEM, random shooting (same model calls) and CEM with the no-action model each plan L
+ * actions, which are executed in the simulator; ATE / RPE / final error against the true path.
+ */
+import { Rng } from '@raev2/core';
+import { tokensPerFrame, type LatentWorld } from '../data/latents.js';
+import type { NavModel } from '../model/load.js';
+import { Simulator } from '../eval/frames.js';
+import { pickExamples } from '../eval/evaluate.js';
+import type { Split } from '../world/dataset.js';
+import type { Pose } from '../world/pose.js';
+import { executeActions, pathErrors, planActions, type PlanOptions } from './cem.js';
+
+export const PLANNERS = ['cem', 'random', 'cem-no-action'] as const;
+export type Planner = (typeof PLANNERS)[number];
+
+export interface Episode {
+  map: number;
+  start: Pose;
+  truth: Pose[];
+  paths: Record<Planner, Pose[]>;
+  errors: Record<Planner, { ate: number; rpe: number; final: number }>;
+}
+
+export interface PlanSummary {
+  episodes: Episode[];
+  mean: Record<Planner, { ate: number; rpe: number; final: number }>;
+  options: Omit<PlanOptions, 'method' | 'seed' | 'zeroAction'>;
+}
+
+/** Run `count` planning episodes on `split`. */
+export function planEpisodes(m: NavModel, world: LatentWorld, split: Split, count: number, o: Omit<PlanOptions, 'method' | 'zeroAction'>, onEpisode?: (done: number) => void): PlanSummary {
+  const sim = new Simulator(m.info.world);
+  const n = m.info.condition.contextFrames;
+  const fs = tokensPerFrame(world) * world.channels;
+  const span = o.horizon * o.stride;
+  const ex = pickExamples(world, split, n, span, count, new Rng(o.seed + 5));
+  const episodes: Episode[] = ex.map(({ traj, i }, e) => {
+    const context = Array.from({ length: n }, (_, j) => traj.latents.slice((i - n + 1 + j) * fs, (i + 2 + j - n) * fs));
+    const goal = traj.latents.slice((i + span) * fs, (i + span + 1) * fs);
+    const truth = Array.from({ length: o.horizon }, (_, l) => traj.poses[i + (l + 1) * o.stride]);
+    const start = traj.poses[i];
+    const paths = {} as Record<Planner, Pose[]>;
+    const errors = {} as Episode['errors'];
+    for (const p of PLANNERS) {
+      const plan = planActions(m, context, goal, { ...o, seed: o.seed + 31 * e, method: p === 'random' ? 'random' : 'cem', zeroAction: p === 'cem-no-action' });
+      paths[p] = executeActions(sim.map(traj.map), start, plan.actions, m.info.scale);
+      errors[p] = pathErrors(start, paths[p], truth);
+    }
+    onEpisode?.(e + 1);
+    return { map: traj.map, start, truth, paths, errors };
+  });
+  const mean = {} as PlanSummary['mean'];
+  for (const p of PLANNERS) {
+    const avg = (k: 'ate' | 'rpe' | 'final') => episodes.reduce((s, ep) => s + ep.errors[p][k], 0) / episodes.length;
+    mean[p] = { ate: avg('ate'), rpe: avg('rpe'), final: avg('final') };
+  }
+  const { seed: _s, ...options } = o;
+  return { episodes, mean, options };
+}

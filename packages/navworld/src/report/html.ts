@@ -1,0 +1,68 @@
+/**
+ * report.html of `navworld eval`: per-split tables and per-horizon plots for the model and its
+ * baselines, counterfactual turns, the planning table, rollout videos (files beside the report) and
+ * a top-down map of planned vs true paths. Self-contained apart from the video files.
+ */
+import type { EvalResult, Method } from '../eval/evaluate.js';
+import type { PlanSummary } from '../plan/episodes.js';
+import type { GridMap } from '../world/map.js';
+import { linePlot, topDownMap } from './svg.js';
+
+const f = (v: number | undefined, d = 3) => (v == null || !Number.isFinite(v) ? '–' : v.toFixed(d));
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+
+export interface ReportInput {
+  title: string;
+  result: EvalResult;
+  plan?: PlanSummary;
+  planMap?: GridMap;
+  videos: { split: string; file: string }[];
+  notes: string[];
+}
+
+function table(rows: Record<string, Record<string, { latentCos: number; psnr?: number; ssim?: number; fdLatent: number }>>, methods: readonly string[], what: string): string {
+  const head = `<tr><th>${what}</th>${methods.map((m) => `<th colspan="4">${esc(m)}</th>`).join('')}</tr><tr><th></th>${methods.map(() => '<th>cos</th><th>PSNR</th><th>SSIM</th><th>FD</th>').join('')}</tr>`;
+  const body = Object.entries(rows).map(([h, r]) => `<tr><td>${h}</td>${methods.map((m) => { const s = r[m]; return s ? `<td>${f(s.latentCos)}</td><td>${f(s.psnr, 2)}</td><td>${f(s.ssim)}</td><td>${f(s.fdLatent, 2)}</td>` : '<td colspan="4">–</td>'; }).join('')}</tr>`).join('');
+  return `<table>${head}${body}</table>`;
+}
+
+export function renderReport(r: ReportInput): string {
+  const parts: string[] = [`<!doctype html><html><head><meta charset="utf-8"><title>${esc(r.title)}</title><style>body{font-family:sans-serif;margin:24px;max-width:1200px}table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right;font-size:12px}.row{display:flex;flex-wrap:wrap;gap:12px}video,img{image-rendering:pixelated}</style></head><body>`, `<h1>${esc(r.title)}</h1>`];
+  for (const n of r.notes) parts.push(`<p>${esc(n)}</p>`);
+  for (const [split, s] of Object.entries(r.result.splits)) {
+    if (!s) continue;
+    parts.push(`<h2>${esc(split)}</h2><h3>Single-step prediction (k frames ahead, 4 Hz)</h3>`);
+    const methods: Method[] = ['model', 'no-action', 'untrained', 'copy-last'];
+    parts.push(table(s.singleStep, methods, 'k'));
+    parts.push(`<h3>Autoregressive rollouts (step h)</h3>`);
+    parts.push(table(s.rollout, ['model', 'no-action', 'copy-last'], 'h'));
+    parts.push(`<p>Clip-level FD proxy (per clip: mean and std over time of token-pooled latents; not FVD): ${Object.entries(s.clipFD).map(([m, v]) => `${esc(m)} ${f(v, 2)}`).join(', ')}</p>`);
+    const plots = ['latentCos', 'psnr'] as const;
+    parts.push('<div class="row">');
+    for (const key of plots) {
+      parts.push(linePlot(Object.fromEntries(methods.map((m) => [m, Object.entries(s.singleStep).map(([k, v]) => [Number(k), v[m]?.[key] ?? NaN] as [number, number])])), `single-step ${key}`, 'k'));
+      parts.push(linePlot(Object.fromEntries((['model', 'no-action', 'copy-last'] as const).map((m) => [m, Object.entries(s.rollout).map(([h, v]) => [Number(h), v[m]?.[key] ?? NaN] as [number, number])])), `rollout ${key}`, 'step'));
+    }
+    parts.push('</div>');
+  }
+  const t = r.result.turns;
+  if (t.actions.length) {
+    parts.push(`<h2>Counterfactual turns</h2><p>Mean latent cosine of the prediction for an action (row) with the simulator's true frame after each action (column); a model that follows its actions has the largest value on the diagonal.</p>`);
+    parts.push(`<table><tr><th>pred \\ true</th>${t.actions.map((a) => `<th>${a}</th>`).join('')}<th>PSNR (own)</th></tr>${t.cosine.map((row, i) => `<tr><td>${t.actions[i]}</td>${row.map((v) => `<td>${f(v)}</td>`).join('')}<td>${f(t.psnr[i], 2)}</td></tr>`).join('')}</table>`);
+  }
+  if (r.plan) {
+    parts.push(`<h2>Planning toward a goal image</h2><p>${r.plan.episodes.length} episodes; ${esc(JSON.stringify(r.plan.options))}. Errors in metres against the true path.</p>`);
+    parts.push(`<table><tr><th>planner</th><th>ATE</th><th>RPE</th><th>final</th></tr>${Object.entries(r.plan.mean).map(([p, v]) => `<tr><td>${esc(p)}</td><td>${f(v.ate)}</td><td>${f(v.rpe)}</td><td>${f(v.final)}</td></tr>`).join('')}</table>`);
+    if (r.planMap) {
+      const ep = r.plan.episodes.find((e) => e.map === r.planMap!.seed) ?? r.plan.episodes[0];
+      parts.push(topDownMap(r.planMap, { true: [ep.start, ...ep.truth], cem: [ep.start, ...ep.paths.cem], random: [ep.start, ...ep.paths.random], 'cem-no-action': [ep.start, ...ep.paths['cem-no-action']] }));
+    }
+  }
+  if (r.videos.length) {
+    parts.push('<h2>Rollouts (predicted | true)</h2><div class="row">');
+    for (const v of r.videos) parts.push(v.file.endsWith('.gif') ? `<figure><img src="${esc(v.file)}" width="400"><figcaption>${esc(v.split)}</figcaption></figure>` : `<figure><video src="${esc(v.file)}" width="400" controls loop muted autoplay></video><figcaption>${esc(v.split)}</figcaption></figure>`);
+    parts.push('</div>');
+  }
+  parts.push('</body></html>');
+  return parts.join('\n');
+}
