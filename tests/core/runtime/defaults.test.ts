@@ -18,10 +18,16 @@ tf.tensor([1, 2, 3]).square().dataSync();
 await tf.setBackend('wasm');
 console.log('done');`;
 
-function start(env: Record<string, string | undefined>): { out: string; status: number | null } {
+/** A tensor made on the cpu backend before initRuntime (a library user's script). */
+const EARLY = `import { tf, initRuntime } from '@raev2/core';
+tf.tensor([1, 2]).square().dataSync();
+await initRuntime();
+console.log('done');`;
+
+function start(env: Record<string, string | undefined>, script = SCRIPT): { out: string; status: number | null } {
   const full: Record<string, string | undefined> = { ...process.env, RAEV2_QUIET: '0', RAEV2_BACKEND: 'auto', ...env };
   for (const [k, v] of Object.entries(full)) if (v == null) delete full[k];
-  const r = spawnSync(process.execPath, ['--conditions=@raev2/source', '--import', 'tsx', '--input-type=module', '-e', SCRIPT], { cwd: ROOT, env: full as NodeJS.ProcessEnv, encoding: 'utf8', timeout: 90_000 });
+  const r = spawnSync(process.execPath, ['--conditions=@raev2/source', '--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, env: full as NodeJS.ProcessEnv, encoding: 'utf8', timeout: 90_000 });
   return { out: `${r.stdout}\n${r.stderr}`, status: r.status };
 }
 
@@ -37,6 +43,10 @@ test('wasm threads default to the available cores (≤ 8); RAEV2_WASM_THREADS=1 
   assert.equal(one.status, 0, one.out);
   assert.match(one.out, /\[raev2\] tensor backend: wasm \(1 threads\)/);
   assert.doesNotMatch(one.out, /node backend|speed things up/i);
+  const early = start({ RAEV2_WASM_THREADS: '1' }, EARLY);
+  assert.equal(early.status, 0, early.out);
+  assert.match(early.out, /done/);
+  assert.doesNotMatch(early.out, /node backend|speed things up|Hi, looks like/i, 'the banner was printed for a tensor made before initRuntime');
 });
 
 test('resolveWasmThreads: unset or empty = auto = available cores, explicit values validated', () => {

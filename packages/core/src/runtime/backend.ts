@@ -84,16 +84,6 @@ async function useWebgpu(): Promise<void> {
   if (!(await tf.setBackend('webgpu'))) throw new Error('RAEV2_BACKEND=webgpu: the tfjs webgpu backend failed to initialise');
 }
 
-/**
- * tfjs' cpu backend prints an "install our node backend" banner on its first write in Node. The
- * runtime already uses tfjs-node when it is installed and logs the backend it chose, so the banner
- * is switched off here (the cpu backend still serves fallback kernels and tests).
- */
-function silenceCpuBanner(): void {
-  const cpu = tf.findBackend('cpu') as { firstUse?: boolean } | null;
-  if (cpu != null) cpu.firstUse = false;
-}
-
 /** Initialise tensors on the chosen backend (idempotent); returns the backend name. */
 export async function initRuntime(opts: RuntimeOptions = {}): Promise<string> {
   const choice = opts.backend != null ? parseChoice(opts.backend, 'backend') : parseChoice(process.env.RAEV2_BACKEND);
@@ -118,7 +108,6 @@ export async function initRuntime(opts: RuntimeOptions = {}): Promise<string> {
       break;
   }
   await tf.ready();
-  silenceCpuBanner();
   initialised = tf.getBackend();
   const log = opts.log ?? process.env.RAEV2_QUIET !== '1';
   if (log) process.stderr.write(`[raev2] tensor backend: ${initialised}${initialised === 'wasm' ? ` (${wasmThreadsInUse()} threads)` : ''}\n`);
