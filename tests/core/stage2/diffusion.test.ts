@@ -52,10 +52,14 @@ function config(out: string) {
   });
 }
 
-/** Loss of `model` on the first 16 examples with fixed draws (t, ε from a fixed seed). */
-function heldLoss(model: DiTModel, src: ConditionedLatents, plan: ReturnType<typeof planDiffusion>): number {
+/** Loss of `model` on the first 16 examples with fixed draws (t, ε from a fixed seed); `shuffle` pairs each latent with another example's condition. */
+function heldLoss(model: DiTModel, src: ConditionedLatents, plan: ReturnType<typeof planDiffusion>, shuffle = false): number {
   const idx = Array.from({ length: 16 }, (_, i) => i);
-  const { x, cond } = src.batch(idx, new Rng(0));
+  const { x, cond: own } = src.batch(idx, new Rng(0));
+  disposeCondition(own);
+  const other = src.batch(shuffle ? idx.map((i) => (i + 5) % 16) : idx, new Rng(0));
+  other.x.dispose();
+  const cond = other.cond;
   const draw = drawTraining(new Rng(42), x.shape, plan.transport);
   const l = tf.tidy(() => flowMatchingLoss(model, x, cond, draw, plan.transport).loss.dataSync()[0]);
   tf.dispose([x, draw.t, draw.noise]);
@@ -75,8 +79,9 @@ async function trainAndScore(src: ConditionedLatents, out: string) {
   assert.ok(r.checkpoint, 'a final checkpoint');
   const trained = loadStage2Model(r.checkpoint!, plan.dit, { ema: false });
   const after = heldLoss(trained, src, plan);
+  const mismatched = heldLoss(trained, src, plan, true);
   trained.dispose();
-  return { before, after, losses, plan };
+  return { before, after, mismatched, losses, plan };
 }
 
 test('trainDiffusion with a tokens condition (tokens + padding mask, null = zero tokens): the loss falls', async (t) => {
@@ -96,9 +101,10 @@ test('trainDiffusion with a tokens condition (tokens + padding mask, null = zero
   const before0 = tf.memory().numTensors;
   const src = source({ kind: 'tokens', dim: D }, { tokens, mask }, latents, (b) => ({ tokens: tf.zeros([b, L, D]), mask: tf.ones([b, L]) }), calls);
   const r = await trainAndScore(src, tmp());
-  t.diagnostic(`held-batch loss ${r.before.toFixed(4)} → ${r.after.toFixed(4)} after 40 steps; logged ${r.losses.map((l) => l.toFixed(3)).join(', ')}`);
+  t.diagnostic(`held-batch loss ${r.before.toFixed(4)} → ${r.after.toFixed(4)} after 40 steps (${r.mismatched.toFixed(4)} with mismatched conditions); logged ${r.losses.map((l) => l.toFixed(3)).join(', ')}`);
   assert.equal(r.plan.dit.arch === 'raev2' && r.plan.dit.condition.kind, 'tokens');
   assert.equal(calls.null, 40, 'the null condition comes from the source, once per step');
+  assert.ok(r.mismatched > 1.2 * r.after, `the model uses its condition: ${r.after.toFixed(4)} vs ${r.mismatched.toFixed(4)} with mismatched tokens`);
   assert.ok(r.after < 0.6 * r.before, `held loss ${r.before.toFixed(4)} → ${r.after.toFixed(4)}`);
   assert.ok(r.losses.every(Number.isFinite) && r.losses.length === 4, `logged ${r.losses}`);
   assert.equal(tf.memory().numTensors, before0, 'tensor leak');
@@ -126,7 +132,7 @@ test('trainDiffusion with a condition kind registered outside core (action → t
   const calls = { null: 0 };
   const src = source({ kind: 'test-move' }, { action }, latents, (b) => ({ action: tf.zeros([b, 3]) }), calls);
   const r = await trainAndScore(src, tmp());
-  t.diagnostic(`held-batch loss ${r.before.toFixed(4)} → ${r.after.toFixed(4)} after 40 steps; logged ${r.losses.map((l) => l.toFixed(3)).join(', ')}`);
+  t.diagnostic(`held-batch loss ${r.before.toFixed(4)} → ${r.after.toFixed(4)} after 40 steps (${r.mismatched.toFixed(4)} with mismatched conditions); logged ${r.losses.map((l) => l.toFixed(3)).join(', ')}`);
   assert.ok(r.after < 0.6 * r.before, `held loss ${r.before.toFixed(4)} → ${r.after.toFixed(4)}`);
   // the batch helper slices task fields like core's
   const s = sliceCondition({ action }, 2, 3);
