@@ -3,7 +3,8 @@
  * that owns the folder. A second run on it is refused with a message naming the holder; a lock whose
  * process is gone (same host, dead pid — e.g. after kill -9) is taken over with a warning. The lock
  * is re-entrant within one process (the command and the training loop may both take it) and is
- * removed when the last holder releases it or the process exits.
+ * removed when the last holder releases it or the process exits (with the folder, when taking the
+ * lock created it and the run left it empty).
  */
 import fs from 'node:fs';
 import * as os from 'node:os';
@@ -32,7 +33,7 @@ export interface RunLock {
 }
 
 /** Locks this process holds, by lock file: reference count and content. */
-const held = new Map<string, { count: number; text: string }>();
+const held = new Map<string, { count: number; text: string; createdDir: string | null }>();
 let exitHookInstalled = false;
 
 function pidAlive(pid: number): boolean {
@@ -84,6 +85,7 @@ function createExclusive(file: string, text: string): boolean {
  * unreadable lock file) with a warning on stderr.
  */
 export function acquireRunLock(dir: string, opts: { command?: string } = {}): RunLock {
+  const createdDir = fs.existsSync(dir) ? null : path.resolve(dir);
   ensureDir(dir);
   const file = path.resolve(dir, LOCK_FILE);
   const mine = held.get(file);
@@ -95,7 +97,7 @@ export function acquireRunLock(dir: string, opts: { command?: string } = {}): Ru
   const text = JSON.stringify(info) + '\n';
   for (let attempt = 0; attempt < 3; attempt++) {
     if (createExclusive(file, text)) {
-      held.set(file, { count: 1, text });
+      held.set(file, { count: 1, text, createdDir });
       installExitHook();
       return handle(file);
     }
@@ -132,6 +134,14 @@ function handle(file: string): RunLock {
       if (--h.count > 0) return;
       held.delete(file);
       removeIfOurs(file, h.text);
+      // a run that failed before writing anything leaves no empty folder behind
+      if (h.createdDir) {
+        try {
+          fs.rmdirSync(h.createdDir);
+        } catch {
+          // not empty: the run wrote something
+        }
+      }
     },
   };
 }
