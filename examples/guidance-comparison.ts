@@ -1,15 +1,16 @@
 /**
- * RAEv2's stage-2 claims at CPU scale (SPEC §2.1–2.3), on the google emoji and the offline MobileNetV2
+ * RAEv2's stage-2 claims at CPU scale (docs/method.md, "Stage 2" and "Sampling and guidance"), on the google emoji and the offline MobileNetV2
  * latent (blocks 10–12, 64-px images → 4×4×96 tokens):
  *   (a) a DiT^DH without the base head vs (b) the same DiT with the base head after block d —
  *       generation FD (RAE latent space) against training steps, from each run's metrics.jsonl;
- *   then model (b) sampled with (i) no guidance, (ii) CFG, (iii) free guidance, (iv) free + CFG at an
- *       EQUAL number of network evaluations per image (CFG evaluates [cond; null], two rows per step,
- *       so it gets half the Euler steps), scored by FD in the latent and MobileNetV2 feature spaces,
+ *   then model (b) sampled with (i) no guidance, (ii) CFG, (iii) free guidance, (iv) free + CFG,
+ *       (v) AutoGuidance and its combinations with free guidance and CFG (the weak model: the run's
+ *       earliest kept checkpoint) at an EQUAL number of network evaluations per image (CFG evaluates
+ *       [cond; null], AutoGuidance a second model: each gets nfe / (evaluations per step) Euler steps), scored by FD in the latent and MobileNetV2 feature spaces,
  *       FD_r (against the held-out floor) and the class accuracy of a linear probe.
  *
  *   node --conditions=@raev2/source --import tsx examples/guidance-comparison.ts [--stage1 <run>]
- *        [--steps 600] [--batch 32] [--lr 2e-3] [--shift 1] [--nfe 16] [--cfg-scale 1.5] [--free-scale 1.3,1.78]
+ *        [--steps 600] [--batch 32] [--lr 2e-3] [--shift 1] [--nfe 16] [--cfg-scale 1.5] [--free-scale 1.3,1.78] [--auto-scale 1.5]
  *        [--parallel on|off] [--out outputs/guidance-comparison]
  *
  * Without --stage1 it first trains a small decoder (L1, 64 px) with `trainStage1`. The two DiTs train
@@ -38,6 +39,8 @@ import {
   stage2Reference,
   evaluateGeneration,
   disposeReference,
+  guidanceNfePerStep,
+  listCheckpoints,
   writeFileAtomic,
   METRICS_FILE,
   type GenerationMetrics,
@@ -61,10 +64,12 @@ const Flags = z.object({
   steps: z.coerce.number().int().positive().default(600),
   batch: z.coerce.number().int().positive().default(32),
   lr: z.coerce.number().positive().default(2e-3),
-  /** Time shift; SPEC's sqrt(N·C/4096) is 0.61 for this 4×4×96 latent (it would shift towards LESS noise), so the default is 1 (no shift). */
+  /** Time shift; the method's sqrt(N·C/4096) is 0.61 for this 4×4×96 latent (it would shift towards LESS noise), so the default is 1 (no shift). */
   shift: z.union([z.literal('auto'), z.coerce.number().positive()]).default(1),
   /** Network evaluations per image for every sampler in the final table. */
-  nfe: z.coerce.number().int().positive().refine((n) => n % 2 === 0, 'must be even (CFG takes nfe/2 steps)').default(16),
+  nfe: z.coerce.number().int().positive().refine((n) => n % 4 === 0, 'must be divisible by 4 (AutoGuidance + CFG takes nfe/4 steps)').default(16),
+  /** AutoGuidance weights to compare (comma list). */
+  'auto-scale': scales.default([1.5]),
   /** Guidance weights to compare (comma lists). */
   'cfg-scale': scales.default([1.5]),
   'free-scale': scales.default([1.3, 1.78]),
@@ -115,16 +120,24 @@ function stage2Config(f: Flags, stage1: string, name: 'a' | 'b'): Stage2Config {
   }, `guidance comparison model (${name})`);
 }
 
-/** The samplers of the final table at `nfe` evaluations per image. */
-function samplers(f: Flags, hasBase: boolean): { name: string; steps: number; guidance: GuidanceConfigInput }[] {
+/** The samplers of the final table at `nfe` evaluations per image (Euler steps = nfe / evaluations per step of the guidance). */
+function samplers(f: Flags, hasBase: boolean, hasWeak: boolean): { name: string; steps: number; guidance: GuidanceConfigInput }[] {
   const cfg = (w: number) => ({ cfgScale: w, cfgInterval: [0, 1] as [number, number] });
   const free = (w: number) => ({ freeScale: w, freeInterval: [0.1, 1] as [number, number] });
-  const rows: { name: string; steps: number; guidance: GuidanceConfigInput }[] = [{ name: 'none', steps: f.nfe, guidance: { method: 'none' } }];
-  for (const w of f['cfg-scale']) rows.push({ name: `CFG w=${w}`, steps: f.nfe / 2, guidance: { method: 'cfg', ...cfg(w) } });
+  const auto = (w: number) => ({ autoScale: w, autoInterval: [0, 1] as [number, number] });
+  const rows: { name: string; steps: number; guidance: GuidanceConfigInput }[] = [];
+  const add = (name: string, guidance: GuidanceConfigInput) => rows.push({ name, steps: f.nfe / guidanceNfePerStep(guidance.method ?? 'none'), guidance });
+  add('none', { method: 'none' });
+  for (const w of f['cfg-scale']) add(`CFG w=${w}`, { method: 'cfg', ...cfg(w) });
+  const [wf, wc, wa] = [f['free-scale'][f['free-scale'].length - 1], f['cfg-scale'][0], f['auto-scale'][0]];
   if (hasBase) {
-    for (const w of f['free-scale']) rows.push({ name: `free w=${w}`, steps: f.nfe, guidance: { method: 'free', ...free(w) } });
-    const [wf, wc] = [f['free-scale'][f['free-scale'].length - 1], f['cfg-scale'][0]];
-    rows.push({ name: `free w=${wf} + CFG w=${wc}`, steps: f.nfe / 2, guidance: { method: 'free+cfg', ...cfg(wc), ...free(wf) } });
+    for (const w of f['free-scale']) add(`free w=${w}`, { method: 'free', ...free(w) });
+    add(`free w=${wf} + CFG w=${wc}`, { method: 'free+cfg', ...cfg(wc), ...free(wf) });
+  }
+  if (hasWeak) {
+    for (const w of f['auto-scale']) add(`AutoGuidance w=${w}`, { method: 'autoguidance', ...auto(w) });
+    add(`AutoGuidance w=${wa} + CFG w=${wc}`, { method: 'autoguidance+cfg', ...auto(wa), ...cfg(wc) });
+    if (hasBase) add(`free w=${wf} + AutoGuidance w=${wa}`, { method: 'free+autoguidance', ...free(wf), ...auto(wa) });
   }
   return rows;
 }
@@ -147,13 +160,17 @@ async function child(f: Flags, stage1: string, name: 'a' | 'b'): Promise<void> {
     const { reference, plan } = await stage2Reference(evalCfg, parts.parts, parts.grid, parts.channels);
     const { ckpt } = readStage2Checkpoint(cfg.out);
     const model = loadStage2Model(ckpt, plan.resolved.dit);
+    // AutoGuidance's weaker model: the same run's earliest kept checkpoint (less trained)
+    const earliest = listCheckpoints(cfg.out)[0]?.path;
+    const weak = earliest != null && path.resolve(earliest) !== path.resolve(ckpt) ? loadStage2Model(earliest, plan.resolved.dit) : undefined;
     const rows: FinalRow[] = [];
-    for (const s of samplers(f, name === 'b')) {
-      const m = evaluateGeneration(model, reference, { steps: s.steps, guidance: s.guidance, shift: plan.resolved.shift, seed: f.seed + 1, decode: parts.parts.decode ?? undefined });
+    for (const s of samplers(f, name === 'b', weak != null)) {
+      const m = evaluateGeneration(model, reference, { steps: s.steps, guidance: s.guidance, shift: plan.resolved.shift, tEps: plan.transport.tEps, seed: f.seed + 1, decode: parts.parts.decode ?? undefined, weak });
       rows.push({ model: name, sampler: s.name, eulerSteps: s.steps, ...m });
       process.stderr.write(`[${name}] ${rows[rows.length - 1].sampler}: NFE ${m.nfePerImage}, FD latent ${m.fd.latent.toFixed(3)}, FD mobilenet ${m.fd[MOBILENET].toFixed(3)}, FD_r ${m.fdr?.toFixed(3)}, probe ${(100 * m.probeAccuracy!).toFixed(1)}%\n`);
     }
     model.dispose();
+    weak?.dispose();
     disposeReference(reference);
     writeFileAtomic(path.join(cfg.out, 'final.json'), JSON.stringify(rows, null, 2) + '\n');
   } finally {
