@@ -1,0 +1,58 @@
+/** `raev2 navworld plan`: CEM toward goal images on held-out maps vs random shooting and the no-action model (ATE / RPE), executed in the simulator. */
+import * as path from 'node:path';
+import { z } from 'zod';
+import { initRuntime, parseFlags, writeFileAtomic, type Command } from '@raev2/core';
+import { loadLatentWorld } from '../data/latents.js';
+import { loadNavModel } from '../model/load.js';
+import { planEpisodes } from '../plan/episodes.js';
+import { Simulator } from '../eval/frames.js';
+import { topDownMap } from '../report/svg.js';
+
+const int = (min: number) => z.coerce.number().int().min(min);
+const Flags = z.object({
+  run: z.string({ error: 'is required (a navworld train run)' }).min(1),
+  out: z.string({ error: 'is required (output folder)' }).min(1),
+  episodes: int(1).default(8),
+  samples: int(2).default(24),
+  elites: int(1).default(4),
+  iterations: int(1).default(3),
+  horizon: int(1).default(2),
+  stride: int(1).default(4),
+  steps: int(1).default(8),
+  guidance: z.coerce.number().positive().default(1.78),
+  split: z.enum(['heldout-map', 'heldout-traj']).default('heldout-map'),
+  seed: int(0).default(0),
+}).strict().refine((f) => f.elites <= f.samples, { message: 'must be ≤ --samples', path: ['elites'] });
+
+const usage = `usage: raev2 navworld plan --run <train run> --out <folder> [flags]
+
+For each episode the goal is the true frame horizon·stride frames ahead on a held-out trajectory;
+CEM plans <horizon> actions (each <stride> frames, the model's offset k) scored by the cosine
+distance of the rolled-out latent to the goal latent; random shooting gets the same number of model
+calls; the no-action model plans with actions zeroed. Plans run in the simulator; ATE / RPE / final
+error (m) against the true path go to plan.json, paths to plan_map.svg.
+
+  --episodes N --samples N --elites N --iterations N --horizon L --stride K
+  --steps N --guidance W --split heldout-map|heldout-traj --seed N`;
+
+export const planCommand: Command = {
+  name: 'navworld plan',
+  summary: 'plan toward goal images with CEM (vs random shooting and the no-action model): ATE / RPE',
+  usage,
+  async run(argv) {
+    const f = parseFlags(argv, Object.fromEntries(['run', 'out', 'episodes', 'samples', 'elites', 'iterations', 'horizon', 'stride', 'steps', 'guidance', 'split', 'seed'].map((k) => [k, { type: 'string' as const }])), Flags, 'navworld plan');
+    await initRuntime();
+    const m = loadNavModel(f.run);
+    try {
+      const world = loadLatentWorld(path.resolve(f.run, m.info.latents));
+      const guidance = { method: 'free' as const, freeScale: f.guidance, freeInterval: [0.1, 1] as [number, number] };
+      const s = planEpisodes(m, world, f.split, f.episodes, { horizon: f.horizon, stride: f.stride, samples: f.samples, elites: f.elites, iterations: f.iterations, steps: f.steps, guidance, seed: f.seed }, (d) => console.error(`navworld plan: episode ${d}/${f.episodes}`));
+      writeFileAtomic(path.join(f.out, 'plan.json'), JSON.stringify({ run: f.run, checkpoint: m.checkpoint, flags: f, ...s }, null, 1) + '\n');
+      const ep = s.episodes[0];
+      writeFileAtomic(path.join(f.out, 'plan_map.svg'), topDownMap(new Simulator(m.info.world).map(ep.map), { true: [ep.start, ...ep.truth], cem: [ep.start, ...ep.paths.cem], random: [ep.start, ...ep.paths.random], 'cem-no-action': [ep.start, ...ep.paths['cem-no-action']] }));
+      for (const [p, v] of Object.entries(s.mean)) console.log(`${p.padEnd(14)} ATE ${v.ate.toFixed(3)} m  RPE ${v.rpe.toFixed(3)} m  final ${v.final.toFixed(3)} m`);
+    } finally {
+      m.dit.dispose();
+    }
+  },
+};

@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { pathErrors, executeActions, cosine, clipFD, latentFD, poolLatent, generateMap, type GridMap } from '@raev2/navworld';
+
+const open: GridMap = (() => {
+  const w = 30, h = 30, cells = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if (x === 0 || y === 0 || x === w - 1 || y === h - 1) cells[y * w + x] = 1;
+  return { seed: -1, width: w, height: h, cells, rooms: [], posters: [], posterAt: new Map() };
+})();
+
+test('pathErrors: ATE, RPE and final error, float64 hand values', () => {
+  const start = { x: 0, y: 0, yaw: 0 };
+  const truth = [{ x: 1, y: 0, yaw: 0 }, { x: 2, y: 0, yaw: 0 }];
+  const path = [{ x: 1, y: 1, yaw: 0 }, { x: 2, y: 1, yaw: 0 }];
+  const e = pathErrors(start, path, truth);
+  assert.equal(e.ate, 1); // both 1 m off
+  assert.equal(e.rpe, Math.sqrt((1 + 0) / 2)); // first step off by (0, 1), second step exact
+  assert.equal(e.final, 1);
+  assert.deepEqual(pathErrors(start, truth, truth), { ate: 0, rpe: 0, final: 0 });
+  assert.throws(() => pathErrors(start, path.slice(1), truth), /1 poses vs 2/);
+});
+
+test('executeActions: normalised actions move the agent as applyAction says in free space, and never through walls', () => {
+  const scale = { metricStep: 0.25, bounds: [4, 2] as [number, number] };
+  const start = { x: 10, y: 10, yaw: Math.PI / 2 };
+  // forward 1 m (0.25·4·1), left 0.25 m (0.25·2·0.5), then turn −0.3
+  const [p] = executeActions(open, start, [[1, 0.5, -0.3]], scale);
+  assert.ok(Math.abs(p.x - (10 - 0.25)) < 1e-12 && Math.abs(p.y - 11) < 1e-12, `${p.x}, ${p.y}`);
+  assert.ok(Math.abs(p.yaw - (Math.PI / 2 - 0.3)) < 1e-12);
+  const m = generateMap(4);
+  const walls = executeActions(m, { x: m.rooms[0].x + 0.5, y: m.rooms[0].y + 0.5, yaw: Math.PI }, Array(10).fill([1, 0, 0]), scale);
+  for (const q of walls) assert.equal(m.cells[Math.floor(q.y) * m.width + Math.floor(q.x)], 0, 'inside a free cell');
+});
+
+test('latent metrics: cosine, pooling, FD is 0 for identical sets and grows with a shift; clip FD sees temporal spread', () => {
+  assert.ok(Math.abs(cosine([1, 0], [0, 1])) < 1e-12);
+  assert.ok(Math.abs(cosine([1, 2], [2, 4]) - 1) < 1e-12);
+  assert.deepEqual(Array.from(poolLatent([1, 2, 3, 4], 2)), [2, 3]);
+  let seed = 1;
+  const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) - 0.5;
+  const set = Array.from({ length: 40 }, () => Float32Array.from({ length: 3 * 4 }, rnd));
+  assert.ok(Math.abs(latentFD(set, set, 4)) < 1e-8);
+  const shifted = set.map((z) => z.map((v, i) => v + (i % 4 === 0 ? 1 : 0)));
+  // a mean shift of 1 in one channel of the pooled features adds exactly 1 to FD (same covariance)
+  assert.ok(Math.abs(latentFD(shifted, set, 4) - 1) < 1e-6);
+  const clips = Array.from({ length: 20 }, () => Array.from({ length: 4 }, () => Float32Array.from({ length: 2 * 3 }, rnd)));
+  const frozen = clips.map((c) => c.map(() => c[0]));
+  assert.ok(Math.abs(clipFD(clips, clips, 3)) < 1e-8);
+  assert.ok(clipFD(frozen, clips, 3) > 0.01, 'a clip that does not move is told apart');
+});
