@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
-import { Linear, Rng, latestCheckpoint, readCheckpointState, runTraining, type LogRecord } from '@raev2/core';
+import { tf, Linear, Rng, latestCheckpoint, readCheckpointState, runTraining, type LogRecord } from '@raev2/core';
 import { ROOT, useBackend } from '../../helpers/fixtures.js';
 
 const SCRIPT = path.join('tests', 'core', 'train', 'mlp_run.ts');
@@ -119,4 +119,25 @@ test('runTraining (in process): averaged log lines, NaN guard, no silent restart
   assert.deepEqual(lines.map((l) => [l.step, l.loss]), [[2, 1.5], [4, 3.5], [6, 5.5], [8, 7.5], [10, 9.5]]);
   net.dispose();
   fs.rmSync(dir, { recursive: true });
+});
+
+test('runTraining non-finite guard: weights that overflow (|w| > √FLT_MAX) or NaN are never checkpointed; a NaN gradient norm stops the run; both name the last checkpoint that passed', async () => {
+  await useBackend('cpu');
+  const dir = tmp();
+  const net = new Linear(2, 2, { rng: new Rng(1) });
+  const base = { dir, totalSteps: 10, checkpointEvery: 2, modules: { net }, rng: new Rng(0), config: { width: 2 }, handleSignals: false };
+  const blowUp = (value: number) => ({ step }: { step: number }) => {
+    if (step === 2) for (const [, p] of net.namedParameters()) tf.tidy(() => p.assign(tf.fill(p.shape, value)));
+    return { loss: 1 };
+  };
+  // step 3 sets every weight to 5e29 (what --lr 1e30 gives after one step): the checkpoint at step 4 is refused
+  await assert.rejects(runTraining({ ...base, step: blowUp(5e29) }), /checkpoint at step 4 not written: non-finite values \(NaN, Inf or \|x\| > 1\.84e\+19\) in net\.weight \(4 of 4\), net\.bias \(2 of 2\); the last checkpoint that passed the check is .*ckpt-2/);
+  assert.equal(readCheckpointState(latestCheckpoint(dir)!).step, 2);
+  assert.deepEqual(fs.readdirSync(dir).filter((n) => /\.tmp-|run\.lock/.test(n)), []);
+  fs.rmSync(dir, { recursive: true });
+  const dir2 = tmp();
+  await assert.rejects(runTraining({ ...base, dir: dir2, step: ({ step }) => ({ loss: 1, gradNorm: step === 0 ? NaN : 1 }) }), /gradNorm is NaN at step 1; the last checkpoint that passed the check is \(none/);
+  assert.equal(latestCheckpoint(dir2), null);
+  net.dispose();
+  fs.rmSync(dir2, { recursive: true });
 });
