@@ -12,6 +12,10 @@ export interface BenchContext {
   onnxThreads: number;
   /** Head width of the DiT-S-sized case (models.ts). */
   ditSHead: number;
+  /** DiT cases of the training section: all, or the demo one alone. */
+  ditCases: 'all' | 'demo';
+  /** DiT cases the thread-scaling children time. */
+  scalingCases: 'all' | 'demo';
   /** Timing policy for a case of roughly `flops` floating-point operations. */
   timing(flops: number): TimingOptions;
   /** Progress lines (stderr). */

@@ -28,7 +28,7 @@ export interface DiTTrainResult {
 export async function benchDiTTrain(ctx: BenchContext): Promise<{ table: Table; results: DiTTrainResult[] }> {
   await tf.setBackend(ctx.backend);
   const results: DiTTrainResult[] = [];
-  for (const c of ditCases(ctx.smoke, ctx.ditSHead)) {
+  for (const c of ditCases(ctx.smoke, ctx.ditSHead, ctx.ditCases)) {
     ctx.log(`DiT^DH training step: ${c.name}, batch ${c.trainBatch}`);
     const model = createDiT(c.config, 0);
     const [gh, gw] = model.grid;

@@ -9,6 +9,8 @@
  *   --threads N|auto   wasm threads (default RAEV2_WASM_THREADS, else every core)
  *   --onnx-threads N   onnxruntime intra-op threads (default every core)
  *   --dit-s-head N     head width of the DiT-S-sized case (default 512; published 2048)
+ *   --dit-cases all|demo      DiT training cases (default all)
+ *   --scaling-cases all|demo  DiT cases the thread-scaling children time (default demo)
  *   --json FILE        where the JSON goes (default outputs/bench/report.json)
  */
 import { z } from 'zod';
@@ -31,6 +33,8 @@ const Flags = z.object({
   threads: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(8)]).optional(),
   'onnx-threads': z.coerce.number().int().min(1).optional(),
   'dit-s-head': z.coerce.number().int().min(64).multipleOf(64).default(512),
+  'dit-cases': z.enum(['all', 'demo']).default('all'),
+  'scaling-cases': z.enum(['all', 'demo']).default('demo'),
   json: z.string().default(path.join('outputs', 'bench', 'report.json')),
 });
 
@@ -42,6 +46,8 @@ async function main(argv: string[]): Promise<void> {
     threads: { type: 'string' },
     'onnx-threads': { type: 'string' },
     'dit-s-head': { type: 'string' },
+    'dit-cases': { type: 'string' },
+    'scaling-cases': { type: 'string' },
     json: { type: 'string' },
   }, Flags, 'bench');
   if (flags.threads != null) process.env.RAEV2_WASM_THREADS = String(flags.threads);
@@ -52,6 +58,8 @@ async function main(argv: string[]): Promise<void> {
     cpu: !flags['no-cpu'],
     onnxThreads: flags['onnx-threads'],
     ditSHead: flags['dit-s-head'],
+    ditCases: flags['dit-cases'],
+    scalingCases: flags['scaling-cases'],
     log: (line) => process.stderr.write(`[bench] ${line}\n`),
   });
   const out = [describeMachine(report.machine), ...report.tables.map(renderTable), `total ${report.seconds.toFixed(1)} s${flags.smoke ? ' (smoke mode)' : ''}`];

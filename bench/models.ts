@@ -21,11 +21,12 @@ export interface DecoderCase {
   batch: number;
 }
 
-export function ditCases(smoke: boolean, headWidth = 512): DiTCase[] {
+/** `only`: 'demo' keeps the demo case alone (the thread-scaling children on a slow machine). */
+export function ditCases(smoke: boolean, headWidth = 512, only: 'all' | 'demo' = 'all'): DiTCase[] {
   if (smoke) {
     return [{ name: 'tiny', config: parseDiTConfig({ arch: 'raev2', inputSize: 2, inChannels: 8, numClasses: 4, hiddenSize: [32, 48], depth: [2, 1], numHeads: [2, 2], baseDepth: 1 }, 'bench tiny DiT'), trainBatch: 2, sampleBatch: 2 }];
   }
-  return [
+  const cases: DiTCase[] = [
     {
       name: 'demo 6×6×96',
       config: parseDiTConfig({ arch: 'raev2', inputSize: 6, inChannels: 96, numClasses: 9, hiddenSize: [96, 128], depth: [6, 1], numHeads: [4, 4], baseDepth: 3, numTimeTokens: 2, numCondTokens: 2 }, 'bench demo DiT'),
@@ -35,10 +36,11 @@ export function ditCases(smoke: boolean, headWidth = 512): DiTCase[] {
     {
       name: `DiT-S 16×16×384 (head ${headWidth})`,
       config: parseDiTConfig({ arch: 'raev2', inputSize: 16, inChannels: 384, numClasses: 1000, hiddenSize: [DIT_SIZES.S.hiddenSize[0], headWidth], depth: DIT_SIZES.S.depth, numHeads: [DIT_SIZES.S.numHeads[0], headWidth / 64], baseDepth: DIT_SIZES.S.baseDepth }, 'bench DiT-S'),
-      trainBatch: 4,
+      trainBatch: 2,
       sampleBatch: 4,
     },
   ];
+  return only === 'demo' ? cases.slice(0, 1) : cases;
 }
 
 export function decoderCases(smoke: boolean): DecoderCase[] {

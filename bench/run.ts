@@ -28,6 +28,10 @@ export interface BenchOptions {
   onnxThreads?: number;
   /** Head width of the DiT-S-sized case (default 512). */
   ditSHead?: number;
+  /** DiT training cases: all (default) or the demo one alone. */
+  ditCases?: 'all' | 'demo';
+  /** DiT cases the thread-scaling children time (default demo). */
+  scalingCases?: 'all' | 'demo';
   log?: (line: string) => void;
 }
 
@@ -66,6 +70,8 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     cpu: opts.cpu ?? true,
     onnxThreads,
     ditSHead: opts.ditSHead ?? 512,
+    ditCases: opts.ditCases ?? 'all',
+    scalingCases: opts.scalingCases ?? 'demo',
     timing: timingPolicy(opts.smoke ?? false),
     log: opts.log ?? (() => {}),
   };

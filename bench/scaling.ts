@@ -40,7 +40,7 @@ export async function benchScaling(ctx: BenchContext): Promise<{ table: Table; r
     for (const { t, baseline } of runs) {
       ctx.log(`thread scaling: DiT^DH training step with ${t} thread(s)${baseline ? ', baseline kernels' : ''} (child process)`);
       const json = path.join(dir, `t${t}${baseline ? 'b' : ''}.json`);
-      const args = [...process.execArgv, entry, '--only', 'dit-train', '--threads', String(t), '--onnx-threads', String(t), '--json', json, '--dit-s-head', String(ctx.ditSHead)];
+      const args = [...process.execArgv, entry, '--only', 'dit-train', '--threads', String(t), '--onnx-threads', String(t), '--json', json, '--dit-s-head', String(ctx.ditSHead), '--dit-cases', ctx.scalingCases];
       if (ctx.smoke) args.push('--smoke');
       const env = { ...process.env, RAEV2_BACKEND: ctx.backend, RAEV2_WASM_FAST_COPIES: baseline ? '0' : '1' };
       const r = spawnSync(process.execPath, args, { encoding: 'utf8', env, timeout: 30 * 60_000 });
