@@ -6,6 +6,8 @@
  *   optimizer.safetensors  optimiser state by `<slot>/<param>` (see train/optim/optimizer.ts)
  *   state.json             schema version, step, epoch, rng state, config, extra JSON, and the
  *                          byte size + sha256 of every file above
+ * Only finite state is written (the non-finite guard, util/finite.ts): weights and EMA within
+ * ±√FLT_MAX, optimiser state finite; otherwise a NonFiniteError names the tensors and nothing is written.
  * Writing is atomic: everything goes into `ckpt-<step>.tmp-<pid>-<time>`, each file fsynced, the folder
  * renamed to `ckpt-<step>`, then the `latest` pointer file is replaced atomically; older checkpoints
  * beyond `keep` are deleted. Reading validates state.json with zod and every file's size and
@@ -116,7 +118,11 @@ export function saveCheckpoint(dir: string, data: CheckpointData, opts: SaveChec
   const tmp = tempPathFor(final);
   try {
     // the non-finite guard: weights (and their EMA) must stay squarable in float32, optimiser state finite
-    const bad = [...findNonFinite(all, { bound: FLOAT32_SQUARE_SAFE }), ...findNonFinite(emaSd ?? new Map(), { bound: FLOAT32_SQUARE_SAFE }).map((e) => ({ ...e, name: `ema:${e.name}` })), ...findNonFinite(optSd ?? new Map()).map((e) => ({ ...e, name: `optimizer:${e.name}` }))];
+    const bad = [
+      ...findNonFinite(all, { bound: FLOAT32_SQUARE_SAFE }),
+      ...findNonFinite(emaSd ?? new Map(), { bound: FLOAT32_SQUARE_SAFE }).map((e) => ({ ...e, name: `ema:${e.name}` })),
+      ...findNonFinite(optSd ?? new Map()).map((e) => ({ ...e, name: `optimizer:${e.name}` })),
+    ];
     if (bad.length) throw new NonFiniteError(`checkpoint at step ${data.step} not written: non-finite values (NaN, Inf or |x| > ${FLOAT32_SQUARE_SAFE.toExponential(2)}) in ${describeNonFinite(bad)}`, bad);
     fs.mkdirSync(tmp);
     const files: Record<string, FileEntry> = {};
