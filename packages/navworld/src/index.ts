@@ -18,3 +18,4 @@ export * from './plan/episodes.js';
 export * from './eval/metrics.js';
 export * from './eval/evaluate.js';
 export * from './eval/frames.js';
+export * from './data/video_import.js';

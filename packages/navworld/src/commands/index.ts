@@ -4,6 +4,7 @@ import { trainCommand } from './train.js';
 import { evalCommand } from './eval.js';
 import { rolloutCommand } from './rollout.js';
 import { planCommand } from './plan.js';
+import { prepareCommand } from './prepare.js';
 
 /** Every `raev2 navworld …` command (the cli package registers them). */
-export const navworldCommands: Command[] = [renderCommand, trainCommand, rolloutCommand, planCommand, evalCommand];
+export const navworldCommands: Command[] = [renderCommand, prepareCommand, trainCommand, rolloutCommand, planCommand, evalCommand];
