@@ -75,6 +75,13 @@ test('stage 2: a short run caches latents, writes checkpoints, sample grids and 
   assert.equal(r1.step, 6);
   const cacheFile = path.join(b, 'latents', 'train.latents.safetensors');
   const mtime = fs.statSync(cacheFile).mtimeMs;
+  // a run checkpointed before conditions were generic stores labelDropout and condition {type: 'label'}: it still resumes
+  const stateFile = path.join(latestCheckpoint(b)!, 'state.json');
+  const state = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
+  const { conditionDropout, ...oldConfig } = state.config.config;
+  state.config.config = { ...oldConfig, labelDropout: conditionDropout };
+  state.config.resolved.dit.condition = { type: 'label' };
+  fs.writeFileSync(stateFile, JSON.stringify(state));
   const r2 = await trainStage2(config(b, 9), fb.parts, fb.grid, fb.channels, { handleSignals: false });
   assert.equal(r2.step, 9);
   assert.equal(fs.statSync(cacheFile).mtimeMs, mtime, 'the latent cache was reused');

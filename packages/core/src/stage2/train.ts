@@ -25,7 +25,7 @@ import { METRICS_FILE, appendMetrics, truncateMetrics, type MetricsRecord } from
 import { classMajorLabels, generateLatents, type Generated } from './generate.js';
 import { classLatents, labelCondition } from './source.js';
 import { trainDiffusion } from './diffusion.js';
-import type { Resolved, Stage2RunConfig } from './run.js';
+import { Stage2RunConfigSchema, type Resolved, type Stage2RunConfig } from './run.js';
 
 /** The resolved pieces a run needs (built by the CLI from the config's spec strings and paths). */
 export interface Stage2Parts extends Omit<LatentSource, 'grid'> {
@@ -116,7 +116,7 @@ export async function trainStage2(cfg: Stage2Config, parts: Stage2Parts, grid: [
   const { resolved, transport } = plan;
   const runConfig: Stage2RunConfig = { config: cfg, resolved };
   const configIgnore = STAGE2_RESUME_IGNORE.map((k) => `config.${k}`);
-  checkResume(cfg.out, opts.resume ?? true, runConfig, configIgnore); // before any latent is computed
+  checkResume(cfg.out, opts.resume ?? true, runConfig, configIgnore); // before any latent is computed (on the parsed configs)
   const src: LatentSource = { ...parts, grid };
   const online = cfg.latents === 'online';
   const cacheDir = cfg.cacheDir ?? path.join(cfg.out, 'latents');
@@ -197,7 +197,7 @@ export async function trainStage2(cfg: Stage2Config, parts: Stage2Parts, grid: [
     const result = await trainDiffusion(cfg, source, {
       plan: { dit: resolved.dit, transport, shift: resolved.shift },
       runConfig,
-      configIgnore,
+      configIgnore: [...configIgnore, ...RENAMED_FIELDS], // their values were compared by checkResume
       resume: opts.resume ?? true,
       handleSignals: opts.handleSignals,
       onLog: opts.onLog,
@@ -217,7 +217,14 @@ export async function trainStage2(cfg: Stage2Config, parts: Stage2Parts, grid: [
   }
 }
 
-/** Fail early (before caching) when a resume would fail: no/odd checkpoint, or a changed config. */
+/**
+ * Fields whose representation changed (labelDropout → conditionDropout, condition {type} → {kind}):
+ * a run checkpointed before the change stores the old form, so the raw comparison of the training
+ * loop skips them; `checkResume` compares their parsed values.
+ */
+const RENAMED_FIELDS = ['config.labelDropout', 'config.conditionDropout', 'resolved.dit.condition'];
+
+/** Fail early (before caching) when a resume would fail: no/odd checkpoint, or a changed config (compared as parsed, so a run saved in an older representation resumes). */
 function checkResume(dir: string, resume: boolean | string, config: Stage2RunConfig, ignore: readonly string[]): void {
   if (resume === false) {
     if (listCheckpoints(dir).length) throw new Error(`${dir} already holds checkpoints (latest ${latestCheckpoint(dir)}); resume, or use a new directory`);
@@ -225,5 +232,7 @@ function checkResume(dir: string, resume: boolean | string, config: Stage2RunCon
   }
   const from = typeof resume === 'string' ? resume : latestCheckpoint(dir);
   if (from == null) return;
-  assertSameConfig(readCheckpointState(from).config, config, ignore, `checkpoint ${from}`);
+  const saved = readCheckpointState(from).config;
+  const parsed = Stage2RunConfigSchema.safeParse(saved);
+  assertSameConfig(parsed.success ? JSON.parse(JSON.stringify(parsed.data)) : saved, config, ignore, `checkpoint ${from}`);
 }
