@@ -19,3 +19,4 @@ export * from './eval/metrics.js';
 export * from './eval/evaluate.js';
 export * from './eval/frames.js';
 export * from './data/video_import.js';
+export { readTrajDataPickle, parsePickle, NdArray } from './data/pickle.js';

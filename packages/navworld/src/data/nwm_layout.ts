@@ -10,6 +10,7 @@ import { z } from 'zod';
 import sharp from 'sharp';
 import { writeFileAtomic } from '@raev2/core';
 import type { Pose } from '../world/pose.js';
+import { readTrajDataPickle } from './pickle.js';
 
 export const TrajDataSchema = z.object({
   position: z.array(z.tuple([z.number(), z.number()])).min(1),
@@ -64,16 +65,20 @@ export function listFrames(dir: string): string[] {
   return out;
 }
 
-/** Read a trajectory folder's poses (traj_data.json) and frame list; the counts must agree. */
+/** Read a trajectory folder's poses (traj_data.json, else traj_data.pkl) and frame list; the counts must agree. */
 export function readTrajectoryFolder(dir: string, minFrames = 1): { frames: string[]; poses: Pose[] } {
-  const json = path.join(dir, 'traj_data.json');
-  if (!fs.existsSync(json)) throw new Error(`${dir}: no traj_data.json (traj_data.pkl needs the pickle reader)`);
+  let json = path.join(dir, 'traj_data.json');
   let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(json, 'utf8'));
-  } catch (e) {
-    throw new Error(`${json}: not valid JSON (${(e as Error).message})`);
-  }
+  if (fs.existsSync(json)) {
+    try {
+      raw = JSON.parse(fs.readFileSync(json, 'utf8'));
+    } catch (e) {
+      throw new Error(`${json}: not valid JSON (${(e as Error).message})`);
+    }
+  } else if (fs.existsSync(path.join(dir, 'traj_data.pkl'))) {
+    json = path.join(dir, 'traj_data.pkl');
+    raw = readTrajDataPickle(json);
+  } else throw new Error(`${dir}: no traj_data.json or traj_data.pkl`);
   const poses = checkTrajData(raw, json);
   const frames = listFrames(dir);
   if (frames.length !== poses.length) throw new Error(`${dir}: ${frames.length} frames but ${poses.length} poses in ${json}`);
