@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   tf, Rng, FeatureSet, generationFD, latentFeatureSpace, poolLatents, LinearProbe, crossEntropy, proportionalLabels, classMajorLabels,
-  buildReference, disposeReference, evaluateGeneration, classConditions, type FeatureSpace, type Denoiser, type DiTModel, type GenerationConditions,
+  buildReference, disposeReference, evaluateGeneration, classConditions, sourceConditions, type FeatureSpace, type Denoiser, type DiTModel, type GenerationConditions,
 } from '@raev2/core';
 import { useBackend } from '../../helpers/fixtures.js';
 
@@ -133,6 +133,11 @@ test('evaluateGeneration over any condition: generated rows follow the given con
   const cls = evaluateGeneration(model, ref, { count: 6, steps: 1, shift: 1, seed: 0, denoiser: (x, t, cond) => denoiser(x, t, { code: cond.labels }), conditions: classConditions([0, 1, 2, 2, 1, 0]) });
   assert.equal(cls.probeAccuracy, 1);
   assert.throws(() => classConditions([0, 1]).at(1, 2), /rows \[1, 3\) asked of 2 labels/);
+  // a source's own conditions (its latents dropped): rows follow the given example indices
+  const src = { batch: (idx: number[]) => ({ x: tf.zeros([idx.length, 4, 3]), cond: { code: tf.tensor1d(idx.map((i) => i % 3), 'int32') } }) };
+  const fromSource = evaluateGeneration(model, ref, { count: 9, steps: 1, shift: 1, seed: 0, batchSize: 4, denoiser, conditions: sourceConditions(src, [0, 1, 2, 3, 4, 5, 6, 7, 8], { classOf: (i) => i % 3 }) });
+  assert.equal(fromSource.probeAccuracy, 1);
+  assert.throws(() => sourceConditions(src, [0, 1]).at(0, 3), /rows \[0, 3\) asked of 2 examples/);
   disposeReference(ref);
   table.dispose();
   assert.equal(tf.memory().numTensors, before, 'tensor leak');

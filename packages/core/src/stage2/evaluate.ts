@@ -14,7 +14,7 @@ import type { SamplerName } from '../sampling/samplers.js';
 import { FeatureSet, generationFD, poolLatents, type FeatureSpace, type LatentPool } from '../metrics/generation.js';
 import { LinearProbe, type ProbeOptions } from '../metrics/probe.js';
 import { generateLatents, proportionalLabels, type Generated } from './generate.js';
-import { labelCondition } from './source.js';
+import { labelCondition, type ConditionedLatents } from './source.js';
 import { latentBatch, type LatentSet } from './latents.js';
 
 /** Real samples of one split: latents and, per image feature space, precomputed features ([count, 1, d] sets). */
@@ -138,6 +138,24 @@ export function classConditions(labels: readonly number[]): GenerationConditions
       const l = labels.slice(begin, begin + size);
       if (l.length !== size) throw new Error(`classConditions: rows [${begin}, ${begin + size}) asked of ${labels.length} labels`);
       return { cond: labelCondition(l), labels: l };
+    },
+  };
+}
+
+/**
+ * The conditions of a source's examples at `indices` (e.g. the held-out captions or trajectories)
+ * as generation conditions: row i gets example indices[i]'s condition (its latent is dropped);
+ * `classOf` gives the probe a class per example when the condition has one.
+ */
+export function sourceConditions(source: Pick<ConditionedLatents, 'batch'>, indices: readonly number[], o: { seed?: number; classOf?: (index: number) => number } = {}): GenerationConditions {
+  const rng = new Rng(o.seed ?? 0);
+  return {
+    at: (begin, size) => {
+      const idx = indices.slice(begin, begin + size);
+      if (idx.length !== size) throw new Error(`sourceConditions: rows [${begin}, ${begin + size}) asked of ${indices.length} examples`);
+      const { x, cond } = source.batch(idx, rng);
+      x.dispose();
+      return o.classOf ? { cond, labels: idx.map(o.classOf) } : { cond };
     },
   };
 }
