@@ -1,5 +1,5 @@
 /**
- * RAEv2's stage-2 claims at CPU scale (docs/method.md, "Stage 2" and "Sampling and guidance"), on the google emoji and the offline MobileNetV2
+ * RAEv2's stage-2 claims at CPU scale (docs/method.md §2), on the google emoji and the offline MobileNetV2
  * latent (blocks 10–12, 64-px images → 4×4×96 tokens):
  *   (a) a DiT^DH without the base head vs (b) the same DiT with the base head after block d —
  *       generation FD (RAE latent space) against training steps, from each run's metrics.jsonl;

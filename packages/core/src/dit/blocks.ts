@@ -1,5 +1,5 @@
 /**
- * The layers of the DiT^DH (docs/method.md, "DiT^DH"), in the order a forward pass meets them:
+ * The layers of the DiT^DH (docs/method.md §2.1), in the order a forward pass meets them:
  *   patch embedding     tokens [B, h·w, C] → [B, (h/p)·(w/p), D] (timm PatchEmbed on the latent grid)
  *   attention           softmax(RoPE(qk-norm(q))·RoPE(qk-norm(k))ᵀ/√d_h + mask)·v, heads merged, `proj`
  *   block (no adaLN)    h = x + attn(RMSNorm(x)); h + SwiGLU(RMSNorm(h))           (RAEv2 body)

@@ -1,5 +1,5 @@
 /**
- * What the denoiser is conditioned on: named batch-first tensors (docs/method.md, "Conditions").
+ * What the denoiser is conditioned on: named batch-first tensors (docs/method.md §2.1).
  * Core knows class labels [B] (int32), condition tokens [B, L, D_c] and their keep-mask [B, L]
  * (1 keep, 0 padding); a task package may add its own fields (e.g. frames, actions). Every
  * operation here is generic over the fields, so CFG batching, slicing and condition dropout work

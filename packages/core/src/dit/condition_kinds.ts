@@ -1,6 +1,6 @@
 /**
  * The RAEv2 DiT^DH's in-context condition embedder (`ctx_embedder`) and the registry of condition
- * kinds (docs/method.md, "In-context conditioning"): an embedder maps a Condition to tokens
+ * kinds (docs/method.md §2.1): an embedder maps a Condition to tokens
  * [B, L_c, D] that are concatenated after the image and time tokens (zero RoPE angles), with an
  * optional keep-mask [B, L_c] that becomes an additive attention mask on those key columns.
  *

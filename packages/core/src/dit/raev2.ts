@@ -1,5 +1,5 @@
 /**
- * RAEv2 DiT^DH (`DiTwDDTHead` / `DiTwDDTHeadIG` of the RAEv2 release; docs/method.md, "DiT^DH"),
+ * RAEv2 DiT^DH (`DiTwDDTHead` / `DiTwDDTHeadIG` of the RAEv2 release; docs/method.md §2.1),
  * conditioning in context. The forward pass reads here; its layers are in blocks.ts:
  *   cond  : ctx_embedder(cond) → tokens [B, L_c, D] (+ keep-mask → additive attention mask on those keys)
  *   body  : [s_embedder(x_t) (N), t tokens (n_t), condition tokens (L_c)] through L blocks

@@ -33,5 +33,5 @@ export function repaLoss(pred: Tensor, target: Tensor): Tensor {
   });
 }
 
-/** Default REPA weight λ (docs/method.md, "REPA"). */
+/** Default REPA weight λ (docs/method.md §2.2). */
 export const REPA_WEIGHT = 0.5;

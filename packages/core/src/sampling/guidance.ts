@@ -1,5 +1,5 @@
 /**
- * Guidance as denoiser wrappers (docs/method.md, "Sampling and guidance"); samplers never branch
+ * Guidance as denoiser wrappers (docs/method.md §2.3); samplers never branch
  * on it. Each wrapper applies its formula only to samples whose t lies in [tMin, tMax]
  * (inclusive, per sample) and returns the unguided full prediction elsewhere:
  *  - CFG:           x̂ = x̂_null + w·(x̂_cond − x̂_null), one forward on the batch [cond; null]

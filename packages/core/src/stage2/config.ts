@@ -1,5 +1,5 @@
 /**
- * The stage-2 (latent diffusion) training config (docs/method.md, "Stage 2"): one zod schema with CPU-sized defaults
+ * The stage-2 (latent diffusion) training config (docs/method.md §2): one zod schema with CPU-sized defaults
  * in which every published setting is expressible. A JSON file (`--config`) is merged with CLI
  * flags and validated here, so errors name the field and the file. Checks that need the latent's
  * shape (width ≥ channels, the shift) run in `resolveDiTConfig` once the encoder is probed —

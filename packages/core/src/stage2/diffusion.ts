@@ -1,5 +1,5 @@
 /**
- * The one condition-generic stage-2 training loop (docs/method.md, "Stage 2: training"):
+ * The one condition-generic stage-2 training loop (docs/method.md §2.2):
  * flow matching of a DiT^DH on standardised latents from any ConditionedLatents source — each
  * sample's condition replaced by the source's null condition with probability `conditionDropout`
  * (CFG dropout), logit-normal t with the dimension shift, x- or v-prediction, base head and

@@ -1,5 +1,5 @@
 /**
- * Generation metrics of a stage-2 model against real data (docs/method.md, "Generation metrics"): FD per feature space of
+ * Generation metrics of a stage-2 model against real data (docs/method.md §2.3): FD per feature space of
  * generated vs training samples, FD_r^k against the held-out floor, and the class accuracy of
  * generated samples under a linear probe trained on real training latents (with the probe's own
  * held-out accuracy on real data as the ceiling to compare against).

@@ -1,5 +1,5 @@
 /**
- * Generation from a stage-2 DiT over any Condition (docs/method.md, "Sampling and guidance"):
+ * Generation from a stage-2 DiT over any Condition (docs/method.md §2.3):
  * seeded noise → Euler/Heun on the shifted time grid, through a guidance wrapper (none / CFG /
  * AutoGuidance / free and their combinations, sampling/guidance.ts), in batches, counting network
  * evaluations. NFE per image counts rows: a CFG step evaluates two rows per image.

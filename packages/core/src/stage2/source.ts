@@ -1,5 +1,5 @@
 /**
- * What the generic stage-2 loop trains on (docs/method.md, "Conditions"): standardised target
+ * What the generic stage-2 loop trains on (docs/method.md §2.2, condition dropout; §3, §4 for the task conditions): standardised target
  * latents with their conditions, and the provider's null condition (CFG dropout and guidance).
  * Class labels are one provider (`classLatents`); t2i (text tokens + mask) and navworld (frames,
  * action, offset) supply their own.

@@ -1,5 +1,5 @@
 /**
- * `stage2 train` as a function: the class-conditional stage 2 (docs/method.md, "Stage 2") — the
+ * `stage2 train` as a function: the class-conditional stage 2 (docs/method.md §2) — the
  * class-label source of a labelled image dataset's standardised latents (cached or encoded per
  * batch), trained by the generic `trainDiffusion` loop. Every `samples.every` steps it writes a
  * per-class sample grid, every `metrics.every` steps it appends generation metrics (EMA weights)
