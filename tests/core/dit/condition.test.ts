@@ -117,4 +117,6 @@ test('condition kinds: class (absent and legacy forms) keeps the weight names; t
   assert.throws(() => parseDiTConfig({ ...base, condition: { kind: 'test-action', width: 0 } }), /condition\.width/);
   assert.throws(() => parseDiTConfig({ ...base, condition: { kind: 'text-t5' } }), /condition\.kind: unknown condition kind "text-t5" \(registered: class, tokens, test-action/);
   assert.throws(() => parseDiTConfig({ ...base, condition: { kind: 'tokens' } }), /condition\.dim/);
+  assert.throws(() => parseDiTConfig({ ...base, numClasses: 5, condition: { kind: 'class', numClasses: 7 } }), /condition\.numClasses: 7 differs from numClasses 5/);
+  assert.equal(parseDiTConfig({ ...base, condition: { kind: 'class', numClasses: 7 } }).numClasses, 7, 'numClasses follows the condition when only it is given');
 });

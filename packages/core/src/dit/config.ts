@@ -74,6 +74,7 @@ function normalizeCondition(value: unknown): unknown {
   if (c == null) return { ...v, condition: { kind: 'class', numClasses } };
   if (c.kind == null && c.type === 'label' && Object.keys(c).length === 1) return { ...v, condition: { kind: 'class', numClasses } };
   if (c.kind == null && c.type === 'tokens' && Object.keys(c).length === 2 && 'contextDim' in c) return { ...v, condition: { kind: 'tokens', dim: c.contextDim } };
+  if (c.kind === 'class' && v.numClasses == null && c.numClasses != null) return { ...v, numClasses: c.numClasses }; // one place to say it
   return value;
 }
 
@@ -102,6 +103,7 @@ export const DiTConfigSchema = z.preprocess(normalizeCondition, DiTConfigUnion).
       const r = conditionKindSchema(c.condition.kind).safeParse(c.condition);
       if (!r.success) for (const i of r.error.issues) ctx.addIssue({ code: 'custom', path: ['condition', ...i.path.map((p) => (typeof p === 'symbol' ? String(p) : p))], message: i.message });
     }
+    if (c.condition.kind === 'class' && c.condition.numClasses !== c.numClasses) bad(['condition', 'numClasses'], `${String(c.condition.numClasses)} differs from numClasses ${c.numClasses} (give one, or the same)`);
   }
   if (c.arch === 'rae') {
     if (c.posEmbed && d % 4 !== 0) bad(['hiddenSize', 0], `sin-cos position embedding needs width divisible by 4, got ${d}`);
