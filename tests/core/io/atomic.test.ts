@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { Linear, Rng, checkOutput, latestCheckpoint, readCheckpointState, saveCheckpoint, saveSafetensors, writeFileAtomic, writeDirAtomic, writeFileSynced } from '@raev2/core';
+import { Linear, Rng, checkOutput, copyFileAtomic, latestCheckpoint, readCheckpointState, saveCheckpoint, saveSafetensors, writeFileAtomic, writeDirAtomic, writeFileSynced } from '@raev2/core';
 import { useBackend } from '../../helpers/fixtures.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'raev2-atomic-'));
@@ -48,13 +48,16 @@ test('writeFileAtomic: short writes are continued until every byte is on disk', 
   fs.rmSync(dir, { recursive: true });
 });
 
-test('writeFileAtomic / saveSafetensors / writeDirAtomic on a full disk (injected): fail naming the path and "disk full", leave no temp file, keep the old file', async () => {
+test('writeFileAtomic / saveSafetensors / copyFileAtomic / writeDirAtomic on a full disk (injected): fail naming the path and "disk full", leave no temp file, keep the old file', async () => {
   const dir = tmp();
   const file = path.join(dir, 'x.safetensors');
   writeFileAtomic(file, 'old');
+  const src = path.join(os.tmpdir(), `raev2-atomic-src-${process.pid}.bin`);
+  fs.writeFileSync(src, bytes(30_000));
   for (const write of [
     () => writeFileAtomic(file, bytes(50_000)),
     () => saveSafetensors(file, { w: { dtype: 'F32', shape: [100, 100], data: new Float32Array(10_000) } }),
+    () => copyFileAtomic(src, file),
   ]) {
     const m = limitedDisk(20_000, 4096);
     try {
@@ -65,6 +68,7 @@ test('writeFileAtomic / saveSafetensors / writeDirAtomic on a full disk (injecte
     assert.equal(fs.readFileSync(file, 'utf8'), 'old', 'the previous file is untouched');
     assert.deepEqual(leftovers(dir), []);
   }
+  fs.rmSync(src);
   const folder = path.join(dir, 'decoder');
   const m = limitedDisk(1000, 4096);
   try {

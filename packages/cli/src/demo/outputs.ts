@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { tf, ImageStore, openDataSource, stage1Split, subset, writeImageRows, type ImageDataset } from '@raev2/core';
+import { tf, ImageStore, copyFileAtomic, openDataSource, stage1Split, subset, writeImageRows, type ImageDataset } from '@raev2/core';
 import { loadStage1Run } from '../runs/stage1.js';
 import { runSample, SampleFlagsSchema } from '../commands/sample.js';
 
@@ -54,8 +54,7 @@ export async function writeSampleGrid(run: { ckpt: string; stage1: string; stats
   const flags = SampleFlagsSchema.parse({ ...run, out: workDir, guidance: 'free', scale: o.guidanceScale, interval: '0.1,1', steps: o.steps, sampler: 'euler', seed: o.seed, 'per-class': o.perClass, batch: 64 });
   const r = await runSample(flags, log);
   if (r.grid == null) throw new Error(`sampling ${run.ckpt} wrote no grid`);
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.copyFileSync(r.grid, file);
+  copyFileAtomic(r.grid, file);
   return r.nfePerImage;
 }
 

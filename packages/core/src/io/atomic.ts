@@ -77,6 +77,17 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   fsyncDir(dir);
 }
 
+/** Copy `src` to `dst` through writeFileAtomic (all bytes, fsync, rename; errors name `dst` and the cause). */
+export function copyFileAtomic(src: string, dst: string): void {
+  let data: Buffer;
+  try {
+    data = fs.readFileSync(src);
+  } catch (e) {
+    throw writeError(dst, e, `cannot copy ${src} to`);
+  }
+  writeFileAtomic(dst, data);
+}
+
 /**
  * Produce a file through `produce(tmp)` (e.g. an encoder or ffmpeg writing to a path), then fsync and
  * rename it to `file`. On failure — including a producer that wrote nothing — the temp file is removed.
