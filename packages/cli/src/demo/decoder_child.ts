@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initRuntime, parseStage1Config, readJsonFile, STAGE1_FILES } from '@raev2/core';
 import { z } from 'zod';
-import '../builtin.js';
+import '@raev2/encoders'; // the built-in encoders and their registry entries
 import { runStage1Train } from '../runs/stage1.js';
 
 const files = process.argv.slice(2);
