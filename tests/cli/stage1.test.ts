@@ -36,6 +36,28 @@ test('stage1 train: errors are reported before any output is written', async () 
   await expectFail(['--data', `folder:${data}`, '--out', out, '--encoder', 'mobilenetv2-nsfwjs[layers=last9]', '--image-size', '32'], /last9/);
 });
 
+test('a 300-step stage-1 run with the default EMA flags: its evaluated (EMA) decoder is within 1 dB of its raw weights; eval names the weights', async () => {
+  await useBackend('wasm');
+  const run = path.join(root, 'ema-run');
+  // default EMA settings (0.9978 with the warm-up); a small run otherwise (no perceptual / GAN networks) so the test stays short
+  const argv = ['--data', `folder:${data}`, '--out', run, '--image-size', '32', '--held-out', '4', '--steps', '300', '--perceptual', 'none', '--gan', 'off', '--log-every', '100', '--sample-every', '0', '--checkpoint-every', '300'];
+  const { config } = parseTrainArgs(argv);
+  assert.equal(config.ema, 0.9978);
+  assert.equal(config.emaWarmup, true);
+  await stage1TrainCommand.run(argv);
+  const scores: Record<string, { weights: string; psnr: number }> = {};
+  for (const weights of ['ema', 'raw']) {
+    const json = path.join(root, `eval-${weights}.json`);
+    await stage1EvalCommand.run(['--run', run, '--json', json, '--features', 'none', ...(weights === 'raw' ? ['--weights', 'raw'] : [])]);
+    scores[weights] = JSON.parse(fs.readFileSync(json, 'utf8'));
+    assert.equal(scores[weights].weights, weights, 'the eval record says which weights it scored');
+  }
+  const [e, r] = [scores.ema.psnr, scores.raw.psnr];
+  assert.ok(r > 10, `the raw decoder learned something (${r.toFixed(2)} dB)`);
+  assert.ok(Math.abs(e - r) < 1, `EMA ${e.toFixed(2)} dB vs raw ${r.toFixed(2)} dB`);
+  await assert.rejects(stage1EvalCommand.run(['--run', run, '--weights', 'last']), /weights/);
+});
+
 test('stage1 train → eval → stats end to end with the offline MobileNetV2 (perceptual + GAN on, 32 px)', async () => {
   await useBackend('wasm');
   const before = tf.memory().numTensors;

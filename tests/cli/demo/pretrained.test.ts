@@ -12,7 +12,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { DemoMetricsSchema, DEMO_FILES, PRETRAINED_DIR, PRETRAINED_FILES, exportPretrained, readPretrained, verifyPretrained } from '@raev2/cli';
+import { DemoMetricsSchema, DEMO_FILES, PRETRAINED_DIR, PRETRAINED_FILES, absolutePaths, exportPretrained, readPretrained, stripExportPaths, verifyPretrained } from '@raev2/cli';
+import { SafetensorsFile, saveSafetensors, tf } from '@raev2/core';
 import { ROOT } from '../../helpers/fixtures.js';
 
 const shipped = readPretrained();
@@ -29,6 +30,51 @@ test('the shipped checkpoint exists, fits in 30 MB and names how it was made', (
   // paths are relative to the run's work folder, not to the machine that trained it
   assert.equal((shipped.stage1 as { config: { data: string } }).config.data, 'manifest:<work>/emoji.jsonl');
   assert.ok(!/"\//.test(JSON.stringify([shipped.stage1, shipped.stage2])), 'no absolute path in the configs');
+});
+
+/** Every absolute path in a shipped / exported file: text files whole, safetensors by their header (metadata + tensor table). */
+function pathsIn(file: string): string[] {
+  if (!file.endsWith('.safetensors')) return absolutePaths(fs.readFileSync(file, 'utf8'));
+  const f = SafetensorsFile.open(file);
+  try {
+    return absolutePaths(JSON.stringify({ metadata: f.metadata, tensors: [...f.tensors.keys()] }));
+  } finally {
+    f.close();
+  }
+}
+
+test('no shipped file names a machine path (safetensors metadata included)', () => {
+  const files = fs.readdirSync(PRETRAINED_DIR);
+  assert.deepEqual([...files].sort(), Object.values(PRETRAINED_FILES).sort(), 'every shipped file is one the manifest lists');
+  for (const f of files) assert.deepEqual(pathsIn(path.join(PRETRAINED_DIR, f)), [], f);
+  // the check itself finds paths where they are
+  assert.deepEqual(absolutePaths('{"data":"manifest:/home/u/runs/work/emoji.jsonl","out":"<work>/stage1"}'), ['/home/u/runs/work/emoji.jsonl']);
+});
+
+test('stripExportPaths: work folders become <work> in safetensors metadata and JSON (tensor bytes unchanged); any other machine path is an error', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raev2-strip-'));
+  const work = path.join(dir, 'run', 'work');
+  const st = path.join(dir, 'stats.safetensors');
+  const v = tf.tensor2d([[1, 2], [3, 4]]);
+  saveSafetensors(st, { var: v }, { metadata: { format: 'raev2-latent-stats', data: `manifest:${work}/emoji.jsonl` } });
+  const before = fs.readFileSync(st);
+  stripExportPaths(st, [work]);
+  const f = SafetensorsFile.open(st);
+  assert.equal(f.metadata.data, 'manifest:<work>/emoji.jsonl');
+  assert.deepEqual(Array.from(f.read('var').dataSync()), [1, 2, 3, 4]);
+  f.close();
+  assert.ok(before.subarray(before.length - 16).equals(fs.readFileSync(st).subarray(-16)), 'tensor bytes unchanged');
+  const again = fs.readFileSync(st);
+  stripExportPaths(st, [work]);
+  assert.ok(again.equals(fs.readFileSync(st)), 'a stripped file is left byte for byte');
+  const log = path.join(dir, 'log.jsonl');
+  fs.writeFileSync(log, `{"out":"${work}/stage1"}\n`);
+  stripExportPaths(log, [work]);
+  assert.equal(fs.readFileSync(log, 'utf8'), '{"out":"<work>/stage1"}\n');
+  fs.writeFileSync(log, '{"data":"folder:/srv/images/x"}\n');
+  assert.throws(() => stripExportPaths(log, [work]), (e: Error) => e.message.includes(log) && e.message.includes('/srv/images/x'));
+  v.dispose();
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('npm run demo on the shipped checkpoint reproduces its training run and beats an untrained DiT', async (t) => {
@@ -65,6 +111,7 @@ test('exporting the installed run gives back the shipped weights byte for byte',
   }
   assert.deepEqual(m.stage1, shipped!.stage1);
   assert.deepEqual(m.stage2, shipped!.stage2);
+  for (const f of fs.readdirSync(dest)) assert.deepEqual(pathsIn(path.join(dest, f)), [], `exported ${f}`);
 });
 
 test('a corrupted shipped file is named; --train in a folder made from the checkpoint asks for --fresh', () => {

@@ -265,7 +265,7 @@ test('DiffAugment: the same seed gives the same result, another seed another; tr
     assert.ok(Math.abs(out[n][i][j][k] - want) < 1e-6, `translation n=${n} (${i},${j})`);
   }
   // cutout alone: a 4×4 square (clipped) becomes mid-grey, the rest is unchanged
-  const cut = diffAugment(img, new Rng(6), { policies: ['cutout'] }).arraySync() as number[][][][];
+  const cut = diffAugment(img, new Rng(6), { policies: ['cutout'], cutoutRatio: 0.5 }).arraySync() as number[][][][];
   for (let n = 0; n < 3; n++) {
     let grey = 0;
     for (let i = 0; i < 8; i++) for (let j = 0; j < 8; j++) {

@@ -26,6 +26,7 @@ const TRAIN_FLAGS: Record<string, FlagSpec> = {
   'final-lr': { to: ['finalLr'], kind: 'number' },
   'warmup-epochs': { to: ['warmupEpochs'], kind: 'number' },
   ema: { to: ['ema'], kind: 'number' },
+  'ema-warmup': { to: ['emaWarmup'], kind: 'switch' },
   'noise-tau': { to: ['noiseTau'], kind: 'number' },
   perceptual: { to: ['perceptual', 'net'], kind: 'string' },
   'perceptual-weight': { to: ['perceptual', 'weight'], kind: 'number' },
@@ -56,6 +57,7 @@ the end decoder/ (EMA weights), stats.safetensors (latent statistics) and stage1
   --held-out             images kept out of training for eval (fraction or count; default 0)   --split-seed, --max-images
   --decoder              preset: tiny | S | B | L | XL (default tiny)
   --batch --epochs --steps --lr --final-lr --warmup-epochs --ema --noise-tau --seed
+  --ema-warmup on|off    EMA decay min(ema, (1+t)/(10+t)) at step t, as stage 2 (default on)
   --perceptual           mobilenetv2 | lpips:<vgg16-lpips.safetensors> | <encoder spec> | none   --perceptual-weight
   --gan on|off           --gan-weight --disc-start <epoch> --gan-start <epoch> --disc-backbone <encoder spec>
   --cache latents|none   --checkpoint-every --log-every --sample-every
@@ -99,9 +101,9 @@ export const stage1TrainCommand: Command = {
 
 // ---------------------------------------------------------------- eval command
 
-const EVAL_USAGE = `usage: raev2 stage1 eval --run <run dir> [--data <source>] [--held-out <n>] [--features <spec|none>] [--json <file>]
+const EVAL_USAGE = `usage: raev2 stage1 eval --run <run dir> [--data <source>] [--held-out <n>] [--features <spec|none>] [--weights ema|raw] [--json <file>]
 
-Reconstructs held-out images (noise off) with a trained run's EMA decoder and prints PSNR, SSIM and
+Reconstructs held-out images (noise off) with a trained run's EMA decoder (or its raw weights) and prints PSNR, SSIM and
 rFD (Fréchet distance in a frozen encoder's pooled-feature space); writes the numbers as JSON.
 
   --run        a finished stage1 train directory (reads stage1.json and decoder/)
@@ -110,6 +112,7 @@ rFD (Fréchet distance in a frozen encoder's pooled-feature space); writes the n
   --max-images score at most this many images
   --features   rFD feature encoder spec (default ${DEFAULT_RFD_FEATURES}; none: skip rFD)
   --batch      images per pass (default 16)
+  --weights    ema (default: the EMA decoder, decoder/, what stage 2 uses) | raw (the raw weights, decoder-raw/, to compare)
   --json       output file (default <run>/eval.json)`;
 
 export const stage1EvalCommand: Command = {
@@ -120,7 +123,7 @@ export const stage1EvalCommand: Command = {
     const f = parseFlags(argv, stringFlags(Object.keys(Stage1EvalFlagsSchema.shape)), Stage1EvalFlagsSchema, 'stage1 eval');
     await initRuntime();
     const r = await runStage1Eval(f);
-    console.log(formatEvalTable([{ name: path.basename(path.resolve(r.run)), summary: r }]));
+    console.log(formatEvalTable([{ name: `${path.basename(path.resolve(r.run))} (${r.weights} weights)`, summary: r }]));
     process.stderr.write(`wrote ${r.json}\n`);
   },
 };

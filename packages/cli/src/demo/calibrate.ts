@@ -80,7 +80,6 @@ export function calibrate(o: CalibrationInput): StepCosts {
     const decoderStep = timeIt(() => {
       const g = decoderGrads(decode, params, z, x, terms, false, rng);
       disposeGrads(g.grads);
-      g.fakes.dispose();
     });
     let decoderGanStep: number | undefined;
     if (o.gan && parts.discBackbone) {
@@ -89,10 +88,11 @@ export function calibrate(o: CalibrationInput): StepCosts {
       const withGan = { ...terms, disc: (im: Tensor) => disc.forward(im) };
       decoderGanStep = timeIt(() => {
         const g = decoderGrads(decode, params, z, x, withGan, true, rng);
-        const d = discriminatorGrads(withGan.disc, disc.namedParameters(), x, g.fakes, withGan, rng);
+        const fakes = decode(z); // D trains on fakes re-decoded after the decoder's step
+        const d = discriminatorGrads(withGan.disc, disc.namedParameters(), x, fakes, withGan, rng);
         disposeGrads(g.grads);
         disposeGrads(d.grads);
-        g.fakes.dispose();
+        fakes.dispose();
       }, 1);
     }
     const featuresPerImage = timeIt(() => tf.dispose(pooledFeatures(o.features, x))) / b;

@@ -52,6 +52,9 @@ export function demoStage1Config(c: ConfigInput, opts: { encoder?: string; dir?:
     finalLr: arch.decoder.lr / 10,
     warmupEpochs: (0.05 * steps) / stepsPerEpoch,
     ema: emaForSteps(steps),
+    // the shipped decoder's settings (stage 1's defaults since: no clipping, EMA warm-up), so --train rebuilds it
+    gradClip: 1,
+    emaWarmup: false,
     perceptual: { weight: arch.decoder.perceptual, net: arch.decoder.perceptual > 0 ? 'mobilenetv2' : 'none' },
     gan: { enabled: c.gan },
     seed: c.seed,

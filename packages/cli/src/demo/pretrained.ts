@@ -21,6 +21,8 @@ import {
   loadDecoder,
   loadModuleWeights,
   loadSafetensors,
+  parseSafetensors,
+  SafetensorsFile,
   readCheckpointState,
   readJsonFile,
   saveCheckpoint,
@@ -103,6 +105,47 @@ function withoutPaths(x: unknown, works: string[]): Record<string, unknown> {
   return JSON.parse(json) as Record<string, unknown>;
 }
 
+/** Absolute paths (POSIX `/a/b…`, `~/…`, Windows `C:\…`) inside a text; an exported file must have none. */
+export function absolutePaths(text: string): string[] {
+  const re = /(?:^|[\s"'=:(,[])((?:\/|~\/)[\w.@+-]+(?:\/[\w.@+<>-]*)+|[A-Za-z]:\\{1,2}[\w.@+-]+(?:\\{1,2}[\w.@+-]*)*)/g;
+  return [...text.matchAll(re)].map((m) => m[1]);
+}
+
+/** A safetensors file's header (its tensor table and `__metadata__`) as text. */
+function safetensorsHeader(file: string): string {
+  const f = SafetensorsFile.open(file);
+  try {
+    return JSON.stringify({ metadata: f.metadata, tensors: Object.fromEntries([...f.tensors].map(([k, t]) => [k, t.shape])) });
+  } finally {
+    f.close();
+  }
+}
+
+/**
+ * Make an exported file name no machine path: work folders become `<work>` in JSON / JSONL text and in
+ * safetensors metadata (the tensor bytes are copied unchanged); then any absolute path left is an error
+ * naming the file. A file without paths is left byte for byte as it is.
+ */
+export function stripExportPaths(file: string, works: string[]): void {
+  const replace = (t: string) => works.reduce((acc, w) => acc.split(w).join('<work>'), t);
+  if (file.endsWith('.safetensors')) {
+    const f = SafetensorsFile.open(file);
+    const metadata = { ...f.metadata };
+    f.close();
+    const stripped = Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, replace(v)]));
+    if (Object.entries(stripped).some(([k, v]) => v !== metadata[k])) {
+      const { tensors } = parseSafetensors(new Uint8Array(fs.readFileSync(file)), file); // a plain array: decode copies Node Buffer views wrongly
+      saveSafetensors(file, tensors, { metadata: stripped });
+    }
+  } else {
+    const text = fs.readFileSync(file, 'utf8');
+    const stripped = works.reduce((acc, w) => acc.split(JSON.stringify(w).slice(1, -1)).join('<work>'), text);
+    if (stripped !== text) writeFileAtomic(file, stripped);
+  }
+  const left = absolutePaths(file.endsWith('.safetensors') ? safetensorsHeader(file) : fs.readFileSync(file, 'utf8'));
+  if (left.length) throw new Error(`${file}: the export would ship machine paths (${[...new Set(left)].slice(0, 3).join(', ')}); a demo export names files relative to its work folder only`);
+}
+
 /** A module's state dict with trainable parameters as fp16 and buffers as fp32. */
 function mixedPrecision(m: Module): Map<string, Writable> {
   const trainable = new Set(m.namedParameters().filter(([, v]) => v.trainable).map(([k]) => k));
@@ -126,6 +169,8 @@ export function exportPretrained(out: string, dest: string, commands: string[]):
   const stage1Dir = path.join(work, DEMO_RUNS.stage1);
   const stage2Dir = path.join(work, DEMO_RUNS.stage2);
   const summary = readStage1Summary(stage1Dir);
+  // the manifest keeps stage1.json as written (the parsed one adds fields that later versions default)
+  const storedSummary = readJsonFile(Json, path.join(stage1Dir, STAGE1_FILES.summary));
   const ckpt = latestCheckpoint(stage2Dir);
   if (ckpt == null) throw new Error(`${stage2Dir} holds no checkpoint`);
   const ckState = readCheckpointState(ckpt);
@@ -156,6 +201,7 @@ export function exportPretrained(out: string, dest: string, commands: string[]):
   copyOptional(path.join(stage2Dir, 'metrics.jsonl'), path.join(dest, F.stage2Metrics));
 
   const works = [...new Set([path.dirname(summary.config.out), path.resolve(work)])];
+  for (const f of Object.values(F)) if (f !== F.manifest) stripExportPaths(path.join(dest, f), works);
   const files = Object.fromEntries(Object.values(F).filter((f) => f !== F.manifest).map((f) => [f, fileEntry(path.join(dest, f))]));
   const manifest: PretrainedManifest = {
     format: 'raev2-demo-pretrained',
@@ -167,13 +213,14 @@ export function exportPretrained(out: string, dest: string, commands: string[]):
     costs: planFile.costs,
     plan: planFile.plan,
     data: { classes: data.classes, train: data.train, heldOut: data.heldOut },
-    stage1: withoutPaths(summary, works),
+    stage1: withoutPaths(storedSummary, works),
     stage2: { step: ckState.step, epoch: ckState.epoch, run: withoutPaths(run, works) },
     trainingSeconds: Object.fromEntries(Object.entries(state.stages).filter(([k]) => k === 'setup' || k === 'stats' || k === 'train').map(([k, s]) => [k, s.seconds])),
     ...(Object.keys(state.results).length ? { results: state.results } : {}),
     files,
   };
   writeFileAtomic(path.join(dest, F.manifest), JSON.stringify(PretrainedManifestSchema.parse(manifest), null, 2) + '\n');
+  stripExportPaths(path.join(dest, F.manifest), works);
   return manifest;
 }
 
@@ -198,7 +245,10 @@ export function installPretrained(m: PretrainedManifest, dir: string, cfg1: Stag
   const F = PRETRAINED_FILES;
   // paths differ by machine; the sampling and metric settings follow the current flags
   const s1 = m.stage1 as { config: Record<string, unknown> };
-  assertSameSettings(s1.config, cfg1, ['data', 'out'], 'decoder config');
+  // a GAN that is off in both has no settings that matter (its options gained fields since the export)
+  const ganOff = (s1.config.gan as { enabled?: boolean } | undefined)?.enabled === false && !cfg1.gan.enabled;
+  // a config saved before stage 1 had an EMA warm-up trained without one
+  assertSameSettings({ emaWarmup: false, ...s1.config }, cfg1, ['data', 'out', ...(ganOff ? ['gan'] : [])], 'decoder config');
   const run = Stage2RunConfigSchema.parse(m.stage2.run);
   assertSameSettings(run.config, cfg2, ['data', 'out', 'stats', 'samples', 'metrics'], 'DiT config');
   const statsFile = cfg2.stats!;

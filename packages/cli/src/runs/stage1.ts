@@ -33,11 +33,6 @@ import {
   disposeOutput,
   encodeImages,
   writeFileAtomic,
-  assertFinite,
-  checkImageSize,
-  checkOutput,
-  prepareRunDir,
-  MAX_IMAGE_SIZE,
   LPIPS,
   DATA_SOURCE_HELP,
   STAGE1_FILES,
@@ -169,17 +164,11 @@ async function loadImages(ds: ImageDataset, size: [number, number], label: strin
 /** Train from a validated config; `resume` as runTraining. */
 export async function runStage1Train(cfg: Stage1Config, opts: { resume?: boolean | string; handleSignals?: boolean } = {}): Promise<Stage1Result> {
   if (typeof opts.resume === 'string') readCheckpointState(opts.resume); // a bad checkpoint path fails here, before any work
-  checkImageSize(cfg.imageSize);
-  const lock = prepareRunDir(cfg.out); // the output folder is checked and locked before any work
+  const r = await resolveStage1(cfg);
   try {
-    const r = await resolveStage1(cfg);
-    try {
-      return await trainStage1(cfg, r.parts, opts);
-    } finally {
-      r.dispose();
-    }
+    return await trainStage1(cfg, r.parts, opts);
   } finally {
-    lock.release();
+    r.dispose();
   }
 }
 
@@ -193,7 +182,12 @@ export const Stage1EvalFlagsSchema = z.object({
   features: z.string().min(1).default(DEFAULT_RFD_FEATURES),
   batch: z.coerce.number().int().positive().default(16),
   json: z.string().min(1).optional(),
+  /** Which decoder weights to score: the EMA (what stage 2 uses) or the raw ones, to compare. */
+  weights: z.enum(['ema', 'raw']).default('ema'),
 });
+
+/** Decoder weights of a finished run. */
+export type Stage1Weights = 'ema' | 'raw';
 
 const SummaryFile = z.object({ config: z.record(z.string(), z.unknown()) }).loose();
 
@@ -202,22 +196,24 @@ export function readStage1Summary(run: string): Stage1Summary {
   const file = path.join(run, STAGE1_FILES.summary);
   if (!fs.existsSync(file)) throw new Error(`${run} has no ${STAGE1_FILES.summary}: not a finished stage1 train run (resume it to the end first)`);
   const s = readJsonFile(SummaryFile, file) as unknown as Stage1Summary;
-  s.config = parseStage1Config(s.config, `${file} (config)`);
+  // a run saved before stage 1 had an EMA warm-up trained without one
+  s.config = parseStage1Config({ emaWarmup: false, ...(s.config as Record<string, unknown>) }, `${file} (config)`);
   return s;
 }
 
-/** Rebuild a finished run's RAE (encoder from its spec, EMA decoder from decoder/). */
-export async function loadStage1Run(run: string): Promise<{ rae: RAE; summary: Stage1Summary; dispose(): void }> {
+/** Rebuild a finished run's RAE (encoder from its spec; the EMA decoder from decoder/, or the raw one from decoder-raw/). */
+export async function loadStage1Run(run: string, weights: Stage1Weights = 'ema'): Promise<{ rae: RAE; summary: Stage1Summary; dispose(): void }> {
   const summary = readStage1Summary(run);
   const cfg = summary.config;
+  const decoderDir = path.join(run, weights === 'ema' ? STAGE1_FILES.decoder : STAGE1_FILES.rawDecoder);
+  if (!fs.existsSync(decoderDir)) throw new Error(`${run} has no ${path.basename(decoderDir)}/ (${weights} weights): runs finished before raw weights were exported have only the EMA ones`);
   const { encoder, selection } = await loadEncoder(withRes(cfg.encoder, cfg.imageSize));
   let rae: RAE;
   try {
     rae = stage1RAE(cfg, encoder, selection);
-    const dec = loadDecoder(path.join(run, STAGE1_FILES.decoder));
+    const dec = loadDecoder(decoderDir);
     try {
-      rae.decoder.loadStateDict(dec.stateDict(), { source: path.join(run, STAGE1_FILES.decoder) });
-      assertFinite(rae.decoder.stateDict(), `decoder weights in ${path.join(run, STAGE1_FILES.decoder)}`);
+      rae.decoder.loadStateDict(dec.stateDict(), { source: decoderDir });
     } finally {
       dec.dispose();
     }
@@ -229,10 +225,10 @@ export async function loadStage1Run(run: string): Promise<{ rae: RAE; summary: S
 }
 
 /** Score a finished run on held-out images; returns the summary and writes JSON. */
-export async function runStage1Eval(opts: z.output<typeof Stage1EvalFlagsSchema>): Promise<ReconstructionSummary & { run: string; json: string }> {
+export async function runStage1Eval(flags: Omit<z.output<typeof Stage1EvalFlagsSchema>, 'weights'> & { weights?: Stage1Weights }): Promise<ReconstructionSummary & { run: string; json: string; weights: Stage1Weights }> {
+  const opts = { ...flags, weights: flags.weights ?? 'ema' };
   const summary = readStage1Summary(opts.run);
   const cfg = summary.config;
-  checkOutput(opts.json ?? path.join(opts.run, 'eval.json'), { kind: 'file', what: '--json' });
   const ds = openDataSource(opts.data ?? cfg.data);
   const heldOut = opts['held-out'] ?? (opts.data != null ? 0 : cfg.heldOut);
   let images: ImageDataset;
@@ -241,16 +237,16 @@ export async function runStage1Eval(opts: z.output<typeof Stage1EvalFlagsSchema>
   else throw new Error(`the run ${opts.run} used every image of ${cfg.data} for training (heldOut 0): pass --held-out, or --data with other images`);
   if (opts['max-images'] != null && opts['max-images'] < images.size) images = stage1Split(images, 0, 0, opts['max-images']).train;
   const features = opts.features === 'none' ? null : (await loadEncoder(opts.features)).encoder;
-  const loaded = await loadStage1Run(opts.run).catch((e) => { features?.dispose(); throw e; });
+  const loaded = await loadStage1Run(opts.run, opts.weights).catch((e) => { features?.dispose(); throw e; });
   try {
     const store = await loadImages(images, loaded.rae.imageSize, 'decode eval images');
-    const bar = progress({ label: 'stage1 eval', total: store.count, unit: 'img' });
+    const bar = progress({ label: `stage1 eval (${opts.weights} weights)`, total: store.count, unit: 'img' });
     const s = evaluateReconstruction(loaded.rae, store, { batch: opts.batch, featureEncoder: features, onProgress: (n) => bar.update(n) });
     bar.finish();
     const json = opts.json ?? path.join(opts.run, 'eval.json');
-    const record = { run: opts.run, data: opts.data ?? cfg.data, heldOut, images: s.count, psnr: s.psnr, ssim: s.ssim, rfd: s.rfd ?? null, features: opts.features, encoder: cfg.encoder };
+    const record = { run: opts.run, weights: opts.weights, data: opts.data ?? cfg.data, heldOut, images: s.count, psnr: s.psnr, ssim: s.ssim, rfd: s.rfd ?? null, features: opts.features, encoder: cfg.encoder };
     writeFileAtomic(json, JSON.stringify(record, null, 2) + '\n');
-    return { ...s, run: opts.run, json };
+    return { ...s, run: opts.run, json, weights: opts.weights };
   } finally {
     loaded.dispose();
     features?.dispose();
@@ -262,7 +258,7 @@ export const Stage1StatsFlagsSchema = z.object({
   data: z.string({ error: 'is required' }).min(1),
   out: z.string({ error: 'is required' }).min(1).refine((s) => s.endsWith('.safetensors'), 'must be a .safetensors file'),
   encoder: z.string().min(1).default('mobilenetv2-nsfwjs[layers=last3]'),
-  'image-size': z.coerce.number().int().positive().max(MAX_IMAGE_SIZE).optional(),
+  'image-size': z.coerce.number().int().positive().optional(),
   batch: z.coerce.number().int().positive().default(16),
   'max-images': z.coerce.number().int().positive().optional(),
 });
@@ -278,6 +274,7 @@ export function writeLatentStats(loaded: Pick<LoadedEncoder, 'encoder' | 'select
   const stats = latentStatsOf(encoder, selection, store, o.batch, (n) => bar.update(n));
   bar.finish();
   try {
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     saveStats(file, stats, latentStatsMetadata({ encoder: o.spec, selection, count: stats.count, data: o.data }));
   } finally {
     disposeStats(stats);
@@ -287,7 +284,6 @@ export function writeLatentStats(loaded: Pick<LoadedEncoder, 'encoder' | 'select
 
 /** Compute and write latent statistics; returns the number of images. */
 export async function runStage1Stats(opts: z.output<typeof Stage1StatsFlagsSchema>): Promise<number> {
-  checkOutput(opts.out, { kind: 'file', what: '--out' });
   const ds = stage1Split(openDataSource(opts.data), 0, 0, opts['max-images']).train;
   const loaded = await loadEncoder(withRes(opts.encoder, opts['image-size']));
   try {

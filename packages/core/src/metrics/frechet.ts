@@ -1,5 +1,5 @@
 /**
- * Fréchet distance between Gaussians fitted to two feature sets (FID / rFD / FD_r, SPEC §1.4, §2.3):
+ * Fréchet distance between Gaussians fitted to two feature sets (FID / rFD / FD_r, docs/method.md):
  *   FD = |μ1 − μ2|² + tr(S1) + tr(S2) − 2·tr √(S1^{1/2} S2 S1^{1/2}),
  * with mean and covariance accumulated in float64 (batched co-moment merges) and the trace of the
  * square root from a symmetric eigen-decomposition in float64.

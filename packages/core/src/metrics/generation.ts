@@ -1,5 +1,5 @@
 /**
- * Generation metrics (SPEC §2.3): the Fréchet distance of generated vs real samples in one or more
+ * Generation metrics (docs/method.md, sampling and metrics): the Fréchet distance of generated vs real samples in one or more
  * feature spaces, and FD_r^k = (1/k)·Σ_spaces FD(generated, train) / FD(held-out, train) — the
  * held-out set's distance to the training set is the floor a perfect generator reaches with the
  * same number of samples, so FD_r ≈ 1 means "as close as fresh real data". Use as many generated

@@ -1,5 +1,5 @@
 /**
- * Stage-1 reconstruction metrics over a dataset pass (SPEC §1.4): mean PSNR, mean SSIM and rFD, the
+ * Stage-1 reconstruction metrics over a dataset pass (docs/method.md, decoder losses): mean PSNR, mean SSIM and rFD, the
  * Fréchet distance between a frozen encoder's pooled features of the originals and of the reconstructions.
  */
 import { tf, type Tensor } from '../runtime/tf.js';

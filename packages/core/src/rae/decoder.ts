@@ -1,5 +1,5 @@
 /**
- * The RAE pixel decoder (SPEC §1.3): RAE's `GeneralDecoder`, an MAE-style ViT decoder.
+ * The RAE pixel decoder (docs/method.md, decoder): RAE's `GeneralDecoder`, an MAE-style ViT decoder.
  * latent [B, N, C] → decoder_embed → (resize tokens to the decoder grid) → [CLS; tokens] + fixed sin-cos
  * → L pre-LN ViT-MAE layers → decoder_norm → decoder_pred → drop CLS → logits [B, N, p·p·3] → unpatchify.
  * Key names follow upstream (`decoder_layers.0.attention.attention.query.weight`, …) so RAE checkpoints load.
@@ -67,7 +67,7 @@ export function decoderGrid(cfg: DecoderConfig): [number, number] {
   return [s, s];
 }
 
-/** Width, depth, heads, MLP width of the named sizes (SPEC §1.3; `tiny` is our CPU size). */
+/** Width, depth, heads, MLP width of the named sizes (docs/method.md, decoder; `tiny` is our CPU size). */
 export const DECODER_PRESETS = {
   tiny: { decoder_hidden_size: 128, decoder_num_hidden_layers: 4, decoder_num_attention_heads: 4, decoder_intermediate_size: 512 },
   S: { decoder_hidden_size: 384, decoder_num_hidden_layers: 12, decoder_num_attention_heads: 6, decoder_intermediate_size: 1536 },

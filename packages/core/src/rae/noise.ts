@@ -1,5 +1,5 @@
 /**
- * Noise augmentation of the raw latent during decoder training (SPEC §1.3): z̃ = z + σ·ε with
+ * Noise augmentation of the raw latent during decoder training (docs/method.md, decoder): z̃ = z + σ·ε with
  * σ = τ·U(0, 1) drawn once per sample and ε ~ N(0, I), from a seeded Rng.
  */
 import { tf, type Tensor } from '../runtime/tf.js';

@@ -1,6 +1,7 @@
 /**
- * The stage-1 (decoder) training config (SPEC §1.3–1.4): one zod schema with CPU-sized defaults;
- * every published setting is expressible. A JSON file (`--config`) is merged with CLI flags, then
+ * The stage-1 (decoder) training config (docs/method.md, stage 1): one zod schema with CPU-sized
+ * defaults; every published setting is expressible, and the GAN, clipping and augmentation defaults are
+ * the published ones (no gradient clipping, DiffAug without cutout, spectral norm on D's heads). A JSON file (`--config`) is merged with CLI flags, then
  * validated here, so errors name the field and the file.
  */
 import { z } from 'zod';
@@ -15,7 +16,7 @@ const betas = z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]);
 
 export const PerceptualSchema = z
   .object({
-    /** w_p (SPEC: 1.0). 0 switches the term off. */
+    /** w_p (published: 1.0). 0 switches the term off. */
     weight: z.number().min(0).default(1.0),
     /**
      * Feature network: `mobilenetv2` (multi-scale MobileNetV2 taps, offline), `lpips:<file.safetensors>`
@@ -28,7 +29,7 @@ export const PerceptualSchema = z
 export const GanSchema = z
   .object({
     enabled: z.boolean().default(true),
-    /** w_g (SPEC: 0.75). */
+    /** w_g (published: 0.75). */
     weight: z.number().min(0).default(0.75),
     /** Epoch (may be fractional) from which D updates; default 6/16 of the run. */
     discStart: z.number().min(0).nullable().default(null),
@@ -44,10 +45,12 @@ export const GanSchema = z
     betas: betas.default([0.9, 0.95]),
     /** Upper clamp of the adaptive weight λ. */
     maxWeight: z.number().positive().default(1e4),
-    /** Quantise fakes to 8-bit levels before D (straight-through). */
+    /** Quantise D's fakes to 8-bit levels in D's update (the generator's pass is never quantised). */
     quantize: z.boolean().default(true),
-    /** DiffAugment of D's inputs; false switches it off. */
-    diffaug: z.union([DiffAugSchema, z.literal(false)]).default({ policies: ['color', 'translation', 'cutout'], translationRatio: 0.125, cutoutRatio: 0.5 }),
+    /** Spectral norm on every conv of D's heads (published: on). */
+    spectralNorm: z.boolean().default(true),
+    /** DiffAugment of D's inputs; false switches it off. Published: colour + translation, cutout 0. */
+    diffaug: z.union([DiffAugSchema, z.literal(false)]).default({ policies: ['color', 'translation', 'cutout'], translationRatio: 0.125, cutoutRatio: 0 }),
   })
   .strict();
 
@@ -82,10 +85,12 @@ export const Stage1ConfigSchema = z
     warmupEpochs: z.number().min(0).default(1),
     betas: betas.default([0.9, 0.95]),
     weightDecay: z.number().min(0).default(0),
-    /** Global gradient-norm clip of the decoder (null: none). */
-    gradClip: z.number().positive().nullable().default(1.0),
+    /** Global gradient-norm clip of the decoder (null: none, as published). */
+    gradClip: z.number().positive().nullable().default(null),
     ema: z.number().min(0).max(1).default(0.9978),
-    /** Noise augmentation τ of the raw latent (SPEC §1.3). */
+    /** EMA warm-up, as stage 2: decay_t = min(ema, (1 + t)/(10 + t)), so short runs do not keep near-initial weights. */
+    emaWarmup: z.boolean().default(true),
+    /** Noise augmentation τ of the raw latent (docs/method.md, decoder). */
     noiseTau: z.number().min(0).default(NOISE_TAU),
     /** L1 weight. */
     l1: z.number().min(0).default(1.0),

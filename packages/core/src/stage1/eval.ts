@@ -1,5 +1,5 @@
 /**
- * `stage1 eval`: reconstruct held-out images without noise and score them (SPEC §1.4): mean PSNR,
+ * `stage1 eval`: reconstruct held-out images without noise and score them (docs/method.md, decoder losses): mean PSNR,
  * mean SSIM, and rFD — the Fréchet distance of a frozen encoder's pooled features of the
  * reconstructions vs the originals.
  */

@@ -1,6 +1,6 @@
 /**
  * `stage1 train` as a function: train the RAE pixel decoder on a frozen encoder's multi-layer latent
- * (SPEC §1.3–1.4) with L1 + perceptual + adaptive-weight GAN, AdamW + cosine, EMA, noise
+ * (docs/method.md, stage 1) with L1 + perceptual + adaptive-weight GAN, AdamW + cosine, EMA, noise
  * augmentation, checkpoints / resume / Ctrl-C (runTraining), sample grids, and at the end the EMA
  * decoder (`decoder/`), the latent statistics (`stats.safetensors`) and `stage1.json` in the run dir.
  */
@@ -22,14 +22,12 @@ import { groupOptimizers, type Optimizer } from '../train/optim/optimizer.js';
 import { Ema } from '../train/ema.js';
 import { EpochSampler } from '../train/sampler.js';
 import { parseSchedule } from '../train/schedule.js';
-import { clipGradNorm } from '../train/clip.js';
-import { disposeGrads } from '../train/grads.js';
 import { runTraining, type LogRecord } from '../train/loop.js';
-import { saveSafetensors, serializeSafetensors, writeFileAtomic } from '../io/safetensors.js';
-import { writeDirAtomicSync, writeFileSynced } from '../io/atomic.js';
+import { saveSafetensors, writeFileAtomic } from '../io/safetensors.js';
 import { progress } from '../util/progress.js';
 import { STAGE1_RESUME_IGNORE, type Stage1Config } from './config.js';
-import { decoderGrads, discriminatorGrads, type DecoderLossTerms } from './step.js';
+import { stage1Step, type DecoderLossTerms, type Stage1StepParts } from './step.js';
+import { emaDecayAt } from '../stage2/index.js';
 import { writeImageRows } from './samples.js';
 import type { ImageStore } from './images.js';
 
@@ -78,7 +76,8 @@ export interface Stage1Summary {
   trainImages: number;
 }
 
-export const STAGE1_FILES = { summary: 'stage1.json', decoder: 'decoder', stats: 'stats.safetensors', samples: 'samples' } as const;
+/** A finished run's files: `decoder/` holds the EMA weights (what stage 2 and eval use), `decoder-raw/` the raw ones. */
+export const STAGE1_FILES = { summary: 'stage1.json', decoder: 'decoder', rawDecoder: 'decoder-raw', stats: 'stats.safetensors', samples: 'samples' } as const;
 
 /** The RAE a config describes (fresh decoder, seeded), for training or for loading trained weights into. */
 export function stage1RAE(cfg: Stage1Config, encoder: Encoder, selection: LayerSelection): RAE {
@@ -111,7 +110,7 @@ export async function trainStage1(cfg: Stage1Config, parts: Stage1Parts, opts: S
     const decParams = rae.decoder.namedParameters();
     const decOpt = new AdamW(decParams, { lr: cfg.lr, betas: cfg.betas, weightDecay: cfg.weightDecay, eps: 1e-8 });
     const gan = cfg.gan;
-    const disc = gan.enabled && gan.weight > 0 && parts.discBackbone ? new Discriminator(parts.discBackbone.extract, { channels: parts.discBackbone.channels, kernel: gan.kernel, rng: new Rng(cfg.seed + 2) }) : null;
+    const disc = gan.enabled && gan.weight > 0 && parts.discBackbone ? new Discriminator(parts.discBackbone.extract, { channels: parts.discBackbone.channels, kernel: gan.kernel, spectralNorm: gan.spectralNorm, rng: new Rng(cfg.seed + 2) }) : null;
     const discOpt = disc ? new AdamW(disc.namedParameters(), { lr: gan.lr, betas: gan.betas, weightDecay: 0, eps: 1e-8 }) : null;
     // one optimiser for the checkpoint; the schedule rescales D's lr in proportion to the decoder's
     const optimizer: Optimizer = discOpt ? groupOptimizers({ decoder: decOpt, disc: discOpt }) : decOpt;
@@ -129,6 +128,15 @@ export async function trainStage1(cfg: Stage1Config, parts: Stage1Parts, opts: S
       quantize: gan.quantize,
       diffaug: gan.diffaug,
       maxWeight: gan.maxWeight,
+    };
+    const stepParts: Stage1StepParts = {
+      decode: decodeFn(rae),
+      decoderParams: decParams,
+      decoderOptimizer: decOpt,
+      gradClip: cfg.gradClip,
+      disc,
+      discOptimizer: discOpt,
+      terms,
     };
     const tokenSize = rae.numTokens * rae.channels;
     if (parts.latents && parts.latents.length !== store.count * tokenSize) {
@@ -194,27 +202,13 @@ export async function trainStage1(cfg: Stage1Config, parts: Stage1Parts, opts: S
         const x = store.batch(idx);
         const raw = latentsOf(idx);
         const z = noiseAugment(raw, cfg.noiseTau, ctx.rng);
-        raw.dispose();
-        const phase = ganPhase(ctx.step, gs);
-        let fakes: Tensor | null = null;
         let scalars: Record<string, number>;
         try {
-          const g = decoderGrads(decode, decParams, z, x, terms, phase.useGan, ctx.rng);
-          fakes = g.fakes;
-          scalars = g.scalars;
-          if (cfg.gradClip != null) scalars.gradNorm = clipGradNorm(g.grads, cfg.gradClip);
-          decOpt.step(g.grads);
-          disposeGrads(g.grads);
-          ema.update(cfg.ema);
-          if (disc && discOpt && phase.trainDisc) {
-            const d = discriminatorGrads(terms.disc!, disc.namedParameters(), x, fakes, terms, ctx.rng);
-            discOpt.step(d.grads);
-            disposeGrads(d.grads);
-            Object.assign(scalars, d.scalars);
-          }
+          // EMA with the same warm-up as stage 2: decay_t = min(ema, (1 + t)/(10 + t)) when emaWarmup
+          const afterDecoderStep = () => ema.update(emaDecayAt(cfg.ema, ctx.step, cfg.emaWarmup));
+          scalars = stage1Step({ ...stepParts, afterDecoderStep }, raw, z, x, ganPhase(ctx.step, gs), ctx.rng);
         } finally {
-          tf.dispose([x, z]);
-          fakes?.dispose();
+          tf.dispose([x, raw, z]);
         }
         if (cfg.sampleEvery > 0 && (ctx.step + 1) % cfg.sampleEvery === 0) await writeSamples(`step-${String(ctx.step + 1).padStart(7, '0')}`);
         return scalars;
@@ -225,6 +219,7 @@ export async function trainStage1(cfg: Stage1Config, parts: Stage1Parts, opts: S
     if (result.interrupted) return out;
     await writeSamples('final');
     out.decoderDir = exportDecoder(rae, ema, path.join(cfg.out, STAGE1_FILES.decoder));
+    exportDecoder(rae, null, path.join(cfg.out, STAGE1_FILES.rawDecoder));
     // latent statistics over the training set, noise-free (cached raw latents when available)
     const stats = latentStatsOf(rae.encoder, rae.selection, cache ? { latents: cache, shape: [rae.numTokens, rae.channels] } : store, cfg.encodeBatch);
     out.statsFile = path.join(cfg.out, STAGE1_FILES.stats);
@@ -259,17 +254,19 @@ function encodeAll(rae: RAE, store: ImageStore, batch: number): Float32Array {
   return out;
 }
 
-/** Write the EMA decoder as a loadable folder (`config.json` + `model.safetensors`, upstream keys), atomically. */
-export function exportDecoder(rae: RAE, ema: Ema, dir: string): string {
-  // one atomic folder write: on a full disk the temp folder is removed and the error names `dir`
-  return writeDirAtomicSync(dir, (tmp) => {
-    ema.swap();
-    try {
-      writeFileSynced(path.join(tmp, 'model.safetensors'), serializeSafetensors(rae.decoder.stateDict()));
-    } finally {
-      ema.swap();
-    }
-    writeFileSynced(path.join(tmp, 'config.json'), JSON.stringify(rae.decoder.config, null, 2) + '\n');
-    return dir;
-  });
+/** Write the EMA decoder (`ema` null: the raw weights) as a loadable folder (`config.json` + `model.safetensors`, upstream keys), atomically. */
+export function exportDecoder(rae: RAE, ema: Ema | null, dir: string): string {
+  const tmp = `${dir}.tmp-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp, { recursive: true });
+  ema?.swap();
+  try {
+    saveSafetensors(path.join(tmp, 'model.safetensors'), rae.decoder.stateDict());
+  } finally {
+    ema?.swap();
+  }
+  fs.writeFileSync(path.join(tmp, 'config.json'), JSON.stringify(rae.decoder.config, null, 2) + '\n');
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.renameSync(tmp, dir);
+  return dir;
 }

@@ -1,5 +1,5 @@
 /**
- * The adaptive GAN weight (SPEC §1.4, VQGAN's rule):
+ * The adaptive GAN weight (docs/method.md, decoder losses, VQGAN's rule):
  *   λ = clamp(‖∇_W L_rec‖ / (‖∇_W L_G‖ + 1e-6), 0, 1e4)
  * with W the decoder's last linear weight (`decoder_pred.weight`) and L_rec = L1 + w_p·L_perc.
  * tfjs has no retained graph, so the step takes the full gradients of L_rec and of L_G separately

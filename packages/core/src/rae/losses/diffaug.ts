@@ -17,8 +17,8 @@ export const DiffAugSchema = z
     policies: z.array(z.enum(DIFFAUG_POLICIES)).default(['color', 'translation', 'cutout']),
     /** Largest shift as a fraction of the side (DiffAugment: 1/8). */
     translationRatio: z.number().min(0).max(0.5).default(0.125),
-    /** Cutout square side as a fraction of the side (DiffAugment: 1/2). */
-    cutoutRatio: z.number().min(0).max(1).default(0.5),
+    /** Cutout square side as a fraction of the side (DiffAugment: 1/2; the published stage-1 config: 0, no cutout). */
+    cutoutRatio: z.number().min(0).max(1).default(0),
   })
   .strict();
 export type DiffAugOptions = z.input<typeof DiffAugSchema>;

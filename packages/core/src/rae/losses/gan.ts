@@ -1,10 +1,10 @@
 /**
- * Adversarial terms of the decoder loss (SPEC §1.4) on discriminator logits of any shape:
+ * Adversarial terms of the decoder loss (docs/method.md, decoder losses) on discriminator logits of any shape:
  *   D hinge:    ½·(mean relu(1 − D(x)) + mean relu(1 + D(x̂)))
  *   D vanilla:  ½·(mean softplus(−D(x)) + mean softplus(D(x̂)))
  *   G hinge:    −mean D(x̂)                (the paper's generator term)
  *   G non-saturating: mean softplus(−D(x̂))
- * and the 8-bit quantisation of fakes before D (straight-through, so G still gets a gradient).
+ * and the 8-bit quantisation of the fakes D trains on (straight-through, so a gradient through it stays defined).
  */
 import { tf, type Tensor } from '../../runtime/tf.js';
 

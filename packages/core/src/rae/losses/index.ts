@@ -6,3 +6,4 @@ export * from './diffaug.js';
 export * from './discriminator.js';
 export * from './adaptive.js';
 export * from './schedule.js';
+export * from './spectral_norm.js';

@@ -1,4 +1,4 @@
-/** The pixel reconstruction term of the decoder loss (SPEC §1.4): mean |x̂ − x|. */
+/** The pixel reconstruction term of the decoder loss (docs/method.md, decoder losses): mean |x̂ − x|. */
 import { tf, type Tensor } from '../../runtime/tf.js';
 
 /** Mean absolute error over every element of two same-shape batches (e.g. [B, H, W, 3]) → scalar. */

@@ -1,5 +1,5 @@
 /**
- * Perceptual distance from a frozen network's multi-layer features (SPEC §1.4), the LPIPS formula
+ * Perceptual distance from a frozen network's multi-layer features (docs/method.md, decoder losses), the LPIPS formula
  * with every linear head set to ones (LPIPS "baseline"): for each layer, unit-normalise each
  * token's (pixel's) feature vector over channels, take the squared difference, sum it over
  * channels, average over tokens; sum over layers. Per image this is Σ_l mean_t (2 − 2·cos θ_{l,t}).

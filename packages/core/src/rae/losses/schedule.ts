@@ -1,5 +1,5 @@
 /**
- * When the GAN terms switch on (SPEC §1.4): the discriminator updates from epoch `discStart`
+ * When the GAN terms switch on (docs/method.md, decoder losses): the discriminator updates from epoch `discStart`
  * (published 6 of 16) and the decoder feels L_G from epoch `ganStart` (8 of 16). Short runs scale
  * the published fractions to their epoch count unless explicit epochs are given.
  */
