@@ -20,3 +20,6 @@ export * from './eval/evaluate.js';
 export * from './eval/frames.js';
 export * from './data/video_import.js';
 export { readTrajDataPickle, parsePickle, NdArray } from './data/pickle.js';
+export * from './model/export.js';
+export * from './eval/long_rollout.js';
+export * from './report/html.js';

@@ -11,3 +11,4 @@ export * from './report.js';
 export * from './state.js';
 export * from './pipeline.js';
 export * from './pretrained.js';
+export * from './navworld/run.js';

@@ -49,12 +49,19 @@ export function encodeFrames(encoder: Encoder, selection: LayerSelection, frames
   return { data: out, n, c };
 }
 
-/** Welford statistics over the training trajectories' raw latents; standardise every trajectory in place. */
-export function standardiseWorld(trajs: { split: Split; latents: Float32Array }[], n: number, c: number): { mean: Float32Array; var: Float32Array } {
-  const w = new Welford([n, c]);
-  for (const t of trajs) if (t.split === 'train') w.update(t.latents);
-  if (w.count === 0) throw new Error('latent statistics: no training trajectories');
-  const mean = Float32Array.from(w.mean), variance = Float32Array.from(w.variance());
+/** Welford statistics over the training trajectories' raw latents (or `given` ones); standardise every trajectory in place. */
+export function standardiseWorld(trajs: { split: Split; latents: Float32Array }[], n: number, c: number, given?: { mean: Float32Array; var: Float32Array }): { mean: Float32Array; var: Float32Array } {
+  let mean: Float32Array, variance: Float32Array;
+  if (given) {
+    if (given.mean.length !== n * c || given.var.length !== n * c) throw new Error(`latent statistics hold ${given.mean.length} values, the latent has ${n}×${c}`);
+    ({ mean, var: variance } = given);
+  } else {
+    const w = new Welford([n, c]);
+    for (const t of trajs) if (t.split === 'train') w.update(t.latents);
+    if (w.count === 0) throw new Error('latent statistics: no training trajectories');
+    mean = Float32Array.from(w.mean);
+    variance = Float32Array.from(w.variance());
+  }
   const inv = variance.map((v) => 1 / Math.sqrt(v + 1e-5));
   const size = n * c;
   for (const t of trajs) for (let i = 0; i < t.latents.length; i++) t.latents[i] = (t.latents[i] - mean[i % size]) * inv[i % size];
@@ -71,6 +78,7 @@ export function worldStats(w: LatentWorld): LatentStats {
 export async function encodeWorld(
   encoder: Encoder, selection: LayerSelection, size: number, grid: [number, number],
   trajs: { name: string; split: Split; map: number; poses: Pose[] }[], frames: (i: number) => Promise<Uint8Array[]>,
+  stats?: { mean: Float32Array; var: Float32Array },
 ): Promise<LatentWorld> {
   const bar = progress({ label: 'navworld encode', total: trajs.length, unit: 'traj' });
   const out: LatentTrajectory[] = [];
@@ -83,8 +91,8 @@ export async function encodeWorld(
   }
   bar.finish();
   if (n !== grid[0] * grid[1]) throw new Error(`encoder gave ${n} tokens per frame, grid ${grid.join('×')} expects ${grid[0] * grid[1]}`);
-  const stats = standardiseWorld(out, n, c);
-  return { grid, channels: c, trajectories: out, ...stats };
+  const st = standardiseWorld(out, n, c, stats);
+  return { grid, channels: c, trajectories: out, ...st };
 }
 
 const MetaSchema = z.object({

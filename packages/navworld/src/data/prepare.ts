@@ -5,7 +5,7 @@
  */
 import { probeLatent } from '@raev2/core';
 import { loadEncoder } from '@raev2/encoders';
-import { worldMaps, worldTrajectories, type WorldSpec } from '../world/dataset.js';
+import { worldMaps, worldTrajectories, type Split, type WorldSpec } from '../world/dataset.js';
 import { renderTrajectory } from '../world/render_set.js';
 import { encodeWorld, saveLatentWorld, type LatentWorld } from './latents.js';
 
@@ -15,15 +15,20 @@ export function encoderAtSize(spec: string, px: number): string {
   return spec.includes('[') ? spec.replace(/\]$/, `,res=${px}]`) : `${spec}[res=${px}]`;
 }
 
-/** Render + encode + standardise a world; writes `file` when given. */
-export async function prepareLatentWorld(spec: WorldSpec, encoderSpec: string, file?: string): Promise<LatentWorld> {
+/**
+ * Render + encode + standardise a world; writes `file` when given. `only` keeps some splits (e.g. the
+ * held-out ones for evaluating a shipped model), `stats` standardises with given statistics instead of
+ * the training frames' own.
+ */
+export async function prepareLatentWorld(spec: WorldSpec, encoderSpec: string, file?: string, o: { only?: Split[]; stats?: { mean: Float32Array; var: Float32Array } } = {}): Promise<LatentWorld> {
   const loaded = await loadEncoder(encoderAtSize(encoderSpec, spec.size));
   try {
     const { grid } = probeLatent(loaded.encoder, loaded.selection);
     const maps = worldMaps(spec);
     const bySeed = new Map([...maps.train, ...maps.heldOut].map((m) => [m.seed, m]));
-    const trajs = worldTrajectories(spec, maps);
-    const world = await encodeWorld(loaded.encoder, loaded.selection, spec.size, grid, trajs, (i) => renderTrajectory(bySeed.get(trajs[i].map)!, trajs[i], spec.size));
+    const trajs = worldTrajectories(spec, maps).filter((t) => o.only == null || o.only.includes(t.split));
+    if (o.only != null && o.stats == null && !o.only.includes('train')) throw new Error('statistics come from the training split: pass stats when encoding only held-out splits');
+    const world = await encodeWorld(loaded.encoder, loaded.selection, spec.size, grid, trajs, (i) => renderTrajectory(bySeed.get(trajs[i].map)!, trajs[i], spec.size), o.stats);
     if (file) saveLatentWorld(file, world);
     return world;
   } finally {
