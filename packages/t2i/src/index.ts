@@ -8,7 +8,7 @@ export { fitStats, standardizeHost, rawLatentsCached, latentKey } from './train/
 export { T2ITrainConfigSchema, parseT2ITrainConfig, diffusionConfigOf, type T2ITrainConfig, type T2ITrainConfigInput } from './train/config.js';
 export { resolveT2IData, type T2IData } from './train/data.js';
 export { trainT2I, readT2IRun, T2IRunSchema, T2I_RUN_FILE, type T2IRun, type T2ITrainOptions } from './train/run.js';
-export { loadT2IModel, type T2IModel } from './train/model.js';
+export { loadT2IModel, t2iModelOf, type T2IModel } from './train/model.js';
 export { runTowerTrain, TowerTrainConfigSchema, type TowerTrainConfig, type TowerTrainResult } from './tower/run.js';
 export { generateFromPrompts, decodeLatents, writeGenerations, type GenerateRequest } from './train/generate.js';
 export { evaluateT2I, untrainedLike, type EvalModel, type EvalRow, type EvalResult } from './eval/evaluate.js';

@@ -111,7 +111,7 @@ function scoreSet(m: EvalModel, g: EvalModel['guidance'][number], set: PromptSet
   let latents: Tensor;
   let nfe: number;
   try {
-    const gen = generateLatents(m.model.model, cond, { steps: g.steps, shift: m.model.shift, seed: new Rng([o.seed, 7]), guidance: g.config, nullCondition: (b) => m.model.nullCondition(b) });
+    const gen = generateLatents(m.model.model, cond, { steps: g.steps, shift: m.model.shift, seed: new Rng(o.seed + 7), guidance: g.config, nullCondition: (b) => m.model.nullCondition(b) });
     latents = gen.latents;
     nfe = gen.nfePerImage;
   } finally {

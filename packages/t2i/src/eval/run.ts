@@ -23,6 +23,8 @@ export const T2IEvalConfigSchema = z
     /** Baseline runs: one-hot caption ids and shuffled captions (optional). */
     captionId: z.string().min(1).optional(),
     shuffled: z.string().min(1).optional(),
+    /** More runs (or checkpoint folders) scored unguided beside the others, e.g. text-condition ablations. */
+    extra: z.array(z.object({ name: z.string().min(1), run: z.string().min(1) }).strict()).default([]),
     /** The offline tower folder with its image head (retrieval); default the text run's text encoder when it is a folder. */
     tower: z.string().min(1).optional(),
     out: z.string().min(1),
@@ -83,6 +85,11 @@ export async function runT2IEval(input: z.input<typeof T2IEvalConfigSchema>): Pr
       const m = await loadT2IModel(cfg.shuffled);
       models.push(m);
       evalModels.push({ name: 'shuffled captions', model: m, guidance: unguided });
+    }
+    for (const e of cfg.extra) {
+      const m = await loadT2IModel(e.run);
+      models.push(m);
+      evalModels.push({ name: e.name, model: m, guidance: unguided });
     }
     const towerDir = cfg.tower ?? (run.textEncoder.startsWith('hf:') ? run.textEncoder.slice(3) : run.textEncoder);
     let retrieval: Parameters<typeof evaluateT2I>[0]['retrieval'];

@@ -1,0 +1,182 @@
+/**
+ * `npm run demo -- --task t2i`: text-to-image on the emoji caption set, offline. By default it
+ * samples the shipped checkpoint (offline text tower + decoder + DiT^DH); `--train` rebuilds all
+ * three (tower: `t2i text-tower train`; decoder: `stage1 train` on the training images only, so no
+ * held-out combination reaches it; DiT: `t2i train`), `--quick` shrinks every step for CI. Writes
+ * a prompt → image grid (seen and held-out prompts labelled), metrics.json (attribute accuracy of
+ * the text model vs an untrained DiT of its shape on seen / held-out / paraphrased prompts) and
+ * report.html.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { z } from 'zod';
+import { initRuntime, parseFlags, writeFileAtomic, parseStage1Config, loadStats, disposeStats, type Command } from '@raev2/core';
+import { loadEncoder } from '@raev2/encoders';
+import {
+  emojiCaptionSet, splitHeldOut, runTowerTrain, trainT2I, parseT2ITrainConfig, loadT2IModel, writeGenerations, evaluateT2I, untrainedLike,
+  rawLatentsCached, standardizeHost, formatReport, type T2IModel, type EvalResult,
+} from '@raev2/t2i';
+import { runStage1Train } from '../../runs/stage1.js';
+import { pngDataUri } from '../report.js';
+import { T2I_PRETRAINED_DIR, readT2IPretrained, loadT2IPretrained } from './pretrained.js';
+
+export const T2I_DEMO_USAGE = `usage: npm run demo -- --task t2i [--train] [--quick] [--out outputs/demo-t2i] [flags]
+
+  --train            rebuild the text tower, the decoder and the DiT^DH here (else: the shipped checkpoint)
+  --quick            tiny steps everywhere (CI; < 5 minutes)
+  --tower-steps 800  --decoder-steps 1350  --dit-steps 500  --seed 0  --scale 3 (CFG)  --per-prompt 4`;
+
+const Flags = z
+  .object({
+    task: z.literal('t2i'), train: z.boolean().default(false), quick: z.boolean().default(false), out: z.string().default('outputs/demo-t2i'),
+    'tower-steps': z.coerce.number().int().positive().optional(), 'decoder-steps': z.coerce.number().int().positive().optional(), 'dit-steps': z.coerce.number().int().positive().optional(),
+    seed: z.coerce.number().int().nonnegative().default(0), scale: z.coerce.number().positive().default(3), 'per-prompt': z.coerce.number().int().positive().default(4),
+  })
+  .strict();
+export type T2IDemoFlags = z.infer<typeof Flags>;
+
+export function parseT2IDemoArgs(argv: string[]): T2IDemoFlags {
+  const s = { type: 'string' } as const, b = { type: 'boolean' } as const;
+  return parseFlags(argv, { task: s, train: b, quick: b, out: s, 'tower-steps': s, 'decoder-steps': s, 'dit-steps': s, seed: s, scale: s, 'per-prompt': s }, Flags, 'demo --task t2i');
+}
+
+/** The DiT^DH and text-condition settings of the demo (the shipped checkpoint's). */
+export const T2I_DEMO_MODEL = { hiddenSize: [96, 96], depth: [3, 1], numHeads: [4, 4], baseDepth: 2, numTimeTokens: 2, numCondTokens: 2 } as const;
+
+/** Prompts of the grid: seen and held-out, labelled. */
+export function demoPrompts(quick: boolean): { prompt: string; heldOut: boolean }[] {
+  const seen = ['woman firefighter, light skin tone', 'man cook, dark skin tone', 'red heart', 'green circle', 'kiss, woman and man, light and dark skin tones', 'woman astronaut, medium skin tone'];
+  const held = ['orange heart', 'blue circle', 'black square', 'man artist, light skin tone', 'woman astronaut, medium-light skin tone', 'couple with heart, light and medium skin tones'];
+  const all = [...seen.map((p) => ({ prompt: p, heldOut: false })), ...held.map((p) => ({ prompt: p, heldOut: true }))];
+  return quick ? [all[2], all[6], all[0], all[9]] : all;
+}
+
+async function trainAll(f: T2IDemoFlags, work: string, log: (s: string) => void): Promise<{ run: string; tower: string; decoder: string }> {
+  const q = f.quick;
+  const tower = path.join(work, 'tower');
+  if (!fs.existsSync(path.join(tower, 'image_head.safetensors'))) {
+    log('text tower …');
+    await runTowerTrain({ out: tower, steps: f['tower-steps'] ?? (q ? 20 : 800), seed: f.seed });
+  }
+  const { train } = splitHeldOut(emojiCaptionSet().items);
+  const manifest = path.join(work, 'decoder-train.jsonl');
+  writeFileAtomic(manifest, train.map((i) => JSON.stringify({ image: i.path })).join('\n') + '\n');
+  const s1 = path.join(work, 'stage1');
+  log('decoder (training images only) …');
+  const decSteps = f['decoder-steps'] ?? (q ? 30 : 1350);
+  await runStage1Train(parseStage1Config({
+    encoder: 'mobilenetv2-nsfwjs[layers=last3]', imageSize: 96, data: `manifest:${manifest}`, decoder: { preset: 'tiny', overrides: { patch_size: 8 } },
+    batchSize: 16, steps: decSteps, lr: 1e-3, finalLr: 1e-4, warmupEpochs: 0.5, ema: 0.999, perceptual: { net: 'none' }, gan: { enabled: false }, seed: f.seed,
+    out: s1, checkpointEvery: Math.max(10, Math.ceil(decSteps / 4)), logEvery: Math.max(1, Math.floor(decSteps / 50)), sampleEvery: 0,
+  }, 't2i demo decoder config'), { handleSignals: true });
+  const run = path.join(work, 'dit');
+  // the tower's latent cache has the same key (encoder, size, items): the DiT run reuses it
+  fs.mkdirSync(run, { recursive: true });
+  if (!fs.existsSync(path.join(run, 'latents.safetensors'))) fs.copyFileSync(path.join(tower, 'train.latents.safetensors'), path.join(run, 'latents.safetensors'));
+  log('DiT^DH …');
+  const ditSteps = f['dit-steps'] ?? (q ? 20 : 500);
+  await trainT2I(parseT2ITrainConfig({
+    data: 'emoji', textEncoder: `hf:${tower}`, imageSize: 96, variant: 'text', out: run, text: { maskPads: true, keepPooled: false, maxTokens: 24 },
+    model: T2I_DEMO_MODEL, optimizer: { lr: 1e-3 }, schedule: { kind: 'cosine', warmupSteps: Math.min(30, ditSteps), finalLr: 1e-4 },
+    batchSize: 32, steps: ditSteps, ema: 0.999, checkpointEvery: Math.max(10, Math.ceil(ditSteps / 4)), logEvery: 25, seed: f.seed,
+  }), { handleSignals: true });
+  return { run, tower, decoder: path.join(s1, 'decoder') };
+}
+
+/** Run the demo; see the file comment. */
+export async function runT2IDemo(f: T2IDemoFlags): Promise<{ grid: string; metrics: string; report: string }> {
+  await initRuntime();
+  const log = (s: string) => process.stderr.write(`[t2i demo] ${s}\n`);
+  const work = path.join(f.out, 'work');
+  fs.mkdirSync(work, { recursive: true });
+  let model: T2IModel, decoder: string;
+  const shipped = f.train ? null : readT2IPretrained();
+  if (shipped) {
+    log(`shipped checkpoint ${T2I_PRETRAINED_DIR} (DiT^DH step ${shipped.step})`);
+    ({ model, decoder } = await loadT2IPretrained(shipped));
+  } else {
+    if (!f.train) log('no shipped checkpoint: training here');
+    const t = await trainAll(f, work, log);
+    model = await loadT2IModel(t.run);
+    decoder = t.decoder;
+  }
+  try {
+    const prompts = demoPrompts(f.quick);
+    log('grid …');
+    const labels = prompts.flatMap((p) => [`${p.heldOut ? '[held-out] ' : '[seen] '}${p.prompt}`, ...new Array<string>(f['per-prompt'] - 1).fill('')]);
+    const g = await writeGenerations(model, decoder, { prompts: prompts.map((p) => p.prompt), perPrompt: f['per-prompt'], steps: 20, seed: f.seed, guidance: { method: 'cfg', cfgScale: f.scale } }, path.join(f.out, 'samples'), labels);
+    const grid = path.join(f.out, 'grid.png');
+    fs.copyFileSync(g.grid, grid);
+    log('metrics …');
+    const result = await demoMetrics(model, f);
+    const metricsFile = path.join(f.out, 'metrics.json');
+    const full = { config: { perPrompt: f.quick ? 1 : 2, seed: f.seed }, steps: { text: model.step, untrained: 0 }, checkpoint: shipped ? 'shipped' : 'trained here', prompts, ...result };
+    writeFileAtomic(metricsFile, JSON.stringify(full, null, 2) + '\n');
+    const md = formatReport(full);
+    const report = path.join(f.out, 'report.html');
+    writeFileAtomic(report, renderT2IReport(md, grid, prompts));
+    log(`wrote ${grid}, ${metricsFile}, ${report}`);
+    return { grid, metrics: metricsFile, report };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Attribute accuracy etc. of the model and an untrained DiT of its shape (CFG only; few samples). */
+async function demoMetrics(model: T2IModel, f: T2IDemoFlags): Promise<EvalResult> {
+  const { train, heldOut } = splitHeldOut(emojiCaptionSet().items);
+  const { encoder, selection } = await loadEncoder(`mobilenetv2-nsfwjs[layers=last3,res=96]`);
+  let rt, rh;
+  try {
+    // the tower's caches when this run trained one (same key), else encoded once here
+    const cache = path.join(f.out, 'work', 'tower');
+    fs.mkdirSync(cache, { recursive: true });
+    rt = await rawLatentsCached(encoder, selection, model.run.encoder, model.run.imageSize, train, path.join(cache, 'train.latents.safetensors'));
+    rh = await rawLatentsCached(encoder, selection, model.run.encoder, model.run.imageSize, heldOut, path.join(cache, 'heldout.latents.safetensors'));
+  } finally {
+    encoder.dispose();
+  }
+  const stats = loadStats(model.run.stats);
+  const tl = standardizeHost(rt, stats), hl = standardizeHost(rh, stats);
+  disposeStats(stats);
+  const untrained = untrainedLike(model, f.seed + 1);
+  try {
+    const cfg = [{ name: `cfg ${f.scale}`, config: { method: 'cfg' as const, cfgScale: f.scale }, steps: 10 }];
+    return evaluateT2I({
+      train: { items: train, latents: tl }, heldOut: { items: heldOut, latents: hl },
+      models: [{ name: 'text-conditioned DiT^DH', model, guidance: cfg }, { name: 'untrained DiT', model: untrained, guidance: cfg }],
+      perPrompt: f.quick ? 1 : 2, seed: f.seed, seenStride: f.quick ? 64 : 8, probeSteps: f.quick ? 50 : 300,
+    });
+  } finally {
+    untrained.dispose();
+  }
+}
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** A self-contained HTML page: the grid (inlined), the prompts, and the metrics tables (from the Markdown report). */
+export function renderT2IReport(md: string, grid: string, prompts: { prompt: string; heldOut: boolean }[]): string {
+  const tables = md.split('\n').map((l) => {
+    if (/^\|[-| ]+\|$/.test(l)) return '';
+    if (l.startsWith('|')) return `<tr>${l.slice(1, -1).split('|').map((c) => `<td>${esc(c.trim())}</td>`).join('')}</tr>`;
+    if (l.startsWith('## ')) return `</table><h2>${esc(l.slice(3))}</h2><table>`;
+    if (l.startsWith('# ')) return '';
+    return l.trim() ? `</table><p>${esc(l)}</p><table>` : '';
+  }).join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>RAEv2 demo — text to image</title>
+<style>body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1100px;color:#222;padding:0 16px}table{border-collapse:collapse;margin:8px 0}td{border:1px solid #ddd;padding:4px 8px;font-size:13px}img{image-rendering:pixelated;max-width:100%;border:1px solid #ccc}</style>
+</head><body>
+<h1>RAEv2 demo: text to image (emoji captions, offline SigLIP-2-architecture text tower)</h1>
+<p>One row per prompt (CFG); rows marked [held-out] ask for attribute combinations whose images never reached training (the decoder's included).</p>
+<ol>${prompts.map((p) => `<li>${p.heldOut ? '<b>[held-out]</b> ' : '[seen] '}${esc(p.prompt)}</li>`).join('')}</ol>
+<img alt="prompt grid" src="${pngDataUri(grid)}">
+<table>${tables}</table>
+</body></html>
+`;
+}
+
+export const t2iDemoHelp = T2I_DEMO_USAGE;
+export type { Command };
