@@ -62,7 +62,8 @@ export async function runT2IEval(input: z.input<typeof T2IEvalConfigSchema>): Pr
     fs.mkdirSync(cfg.out, { recursive: true });
     let rawTrain, rawHeld;
     try {
-      rawTrain = await rawLatentsCached(encoder, selection, run.encoder, run.imageSize, train, path.join(cfg.run, 'latents.safetensors'));
+      const runDir = fs.existsSync(path.join(cfg.run, 'state.json')) ? path.dirname(cfg.run) : cfg.run; // a checkpoint folder's run
+      rawTrain = await rawLatentsCached(encoder, selection, run.encoder, run.imageSize, train, path.join(runDir, 'latents.safetensors'));
       rawHeld = await rawLatentsCached(encoder, selection, run.encoder, run.imageSize, heldOut, path.join(cfg.out, 'heldout.latents.safetensors'));
     } finally {
       encoder.dispose();
