@@ -48,3 +48,12 @@ test('latent metrics: cosine, pooling, FD is 0 for identical sets and grows with
   assert.ok(Math.abs(clipFD(clips, clips, 3)) < 1e-8);
   assert.ok(clipFD(frozen, clips, 3) > 0.01, 'a clip that does not move is told apart');
 });
+
+test('--guidance flag: free / cfg / free+cfg / none, bad values named', async () => {
+  const { GuidanceFlag } = await import('@raev2/navworld');
+  assert.deepEqual(GuidanceFlag.parse(undefined), { method: 'free', freeScale: 1.78, freeInterval: [0.1, 1] });
+  assert.deepEqual(GuidanceFlag.parse('cfg:4'), { method: 'cfg', cfgScale: 4 });
+  assert.deepEqual(GuidanceFlag.parse('none'), { method: 'none' });
+  assert.deepEqual(GuidanceFlag.parse('free+cfg:1.5,3'), { method: 'free+cfg', freeScale: 1.5, freeInterval: [0.1, 1], cfgScale: 3 });
+  for (const bad of ['cfg', 'cfg:-1', 'free:x', 'auto:2']) assert.equal(GuidanceFlag.safeParse(bad).success, false, bad);
+});

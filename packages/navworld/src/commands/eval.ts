@@ -1,6 +1,7 @@
 /** `raev2 navworld eval`: per-horizon scores of the model and its baselines, counterfactual turns, planning; metrics.json + report.html. */
 import * as path from 'node:path';
 import { z } from 'zod';
+import { GuidanceFlag } from './guidance.js';
 import { tf, initRuntime, parseFlags, writeFileAtomic, type Command, type Tensor } from '@raev2/core';
 import { loadLatentWorld } from '../data/latents.js';
 import { loadNavModel, loadWorldRAE } from '../model/load.js';
@@ -25,7 +26,7 @@ const Flags = z.object({
   'plan-samples': num(2).default(24),
   elites: num(1).default(4),
   iterations: num(1).default(3),
-  guidance: z.coerce.number().positive().default(1.78),
+  guidance: GuidanceFlag,
   seed: num(0).default(0),
 }).strict();
 
@@ -43,7 +44,7 @@ counterfactual turns vs the simulator; CEM planning vs random shooting vs the no
   --turns N            contexts for counterfactual turns (default 8)
   --plan-episodes N    planning episodes on held-out maps (default 4; 0 skips)
   --plan-samples N --elites N --iterations N   CEM settings (default 24, 4, 3)
-  --guidance W         free-guidance scale (default 1.78)
+  --guidance G         none | free:<w> | cfg:<w> | free+cfg:<w>,<w> (default free:1.78)
   --seed N`;
 
 function toFrames(t: Tensor): Uint8Array[] {
@@ -65,7 +66,7 @@ export const evalCommand: Command = {
     const world = loadLatentWorld(path.resolve(f.run, m.info.latents));
     const { rae, source, dispose } = await loadWorldRAE(f.stage1, world, m.info.encoder, m.info.size);
     try {
-      const guidance = { method: 'free' as const, freeScale: f.guidance, freeInterval: [0.1, 1] as [number, number] };
+      const guidance = f.guidance;
       const result = await evaluateNavWorld(m, world, rae, {
         splits: ['heldout-map', 'heldout-traj'], samples: f.samples, horizons: [1, 2, 4, 8], clips: f.clips, rolloutSteps: f['rollout-steps'],
         rolloutHorizons: [1, 2, 4, 8, 16].filter((h) => h <= f['rollout-steps']), turns: f.turns, seed: f.seed, steps: f.steps, guidance,
@@ -85,7 +86,7 @@ export const evalCommand: Command = {
       const planMap = plan ? new Simulator(m.info.world).map(plan.episodes[0].map) : undefined;
       const html = renderReport({
         title: 'navworld: action-conditioned frame prediction', result, plan, planMap, videos,
-        notes: [`model ${m.checkpoint}; decoder ${source}; ${f.samples} examples per split, ${f.steps} Euler steps, free guidance ${f.guidance}; seed ${f.seed}.`,
+        notes: [`model ${m.checkpoint}; decoder ${source}; ${f.samples} examples per split, ${f.steps} Euler steps, guidance ${JSON.stringify(f.guidance)}; seed ${f.seed}.`,
           'copy-last shows the true last context frame (no decoder); the models\' predictions go through the stage-1 decoder, so their PSNR/SSIM include its reconstruction error.'],
       });
       writeFileAtomic(path.join(f.out, 'report.html'), html);

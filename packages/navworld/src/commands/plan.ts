@@ -1,6 +1,7 @@
 /** `raev2 navworld plan`: CEM toward goal images on held-out maps vs random shooting and the no-action model (ATE / RPE), executed in the simulator. */
 import * as path from 'node:path';
 import { z } from 'zod';
+import { GuidanceFlag } from './guidance.js';
 import { initRuntime, parseFlags, writeFileAtomic, type Command } from '@raev2/core';
 import { loadLatentWorld } from '../data/latents.js';
 import { loadNavModel } from '../model/load.js';
@@ -19,7 +20,7 @@ const Flags = z.object({
   horizon: int(1).default(2),
   stride: int(1).default(4),
   steps: int(1).default(8),
-  guidance: z.coerce.number().positive().default(1.78),
+  guidance: GuidanceFlag,
   split: z.enum(['heldout-map', 'heldout-traj']).default('heldout-map'),
   seed: int(0).default(0),
 }).strict().refine((f) => f.elites <= f.samples, { message: 'must be ≤ --samples', path: ['elites'] });
@@ -33,7 +34,7 @@ calls; the no-action model plans with actions zeroed. Plans run in the simulator
 error (m) against the true path go to plan.json, paths to plan_map.svg.
 
   --episodes N --samples N --elites N --iterations N --horizon L --stride K
-  --steps N --guidance W --split heldout-map|heldout-traj --seed N`;
+  --steps N --guidance none|free:<w>|cfg:<w> --split heldout-map|heldout-traj --seed N`;
 
 export const planCommand: Command = {
   name: 'navworld plan',
@@ -45,7 +46,7 @@ export const planCommand: Command = {
     const m = loadNavModel(f.run);
     try {
       const world = loadLatentWorld(path.resolve(f.run, m.info.latents));
-      const guidance = { method: 'free' as const, freeScale: f.guidance, freeInterval: [0.1, 1] as [number, number] };
+      const guidance = f.guidance;
       const s = planEpisodes(m, world, f.split, f.episodes, { horizon: f.horizon, stride: f.stride, samples: f.samples, elites: f.elites, iterations: f.iterations, steps: f.steps, guidance, seed: f.seed }, (d) => console.error(`navworld plan: episode ${d}/${f.episodes}`));
       writeFileAtomic(path.join(f.out, 'plan.json'), JSON.stringify({ run: f.run, checkpoint: m.checkpoint, flags: f, ...s }, null, 1) + '\n');
       const ep = s.episodes[0];

@@ -1,6 +1,7 @@
 /** `raev2 navworld rollout`: a long autoregressive rollout on a held-out map, predicted | true side by side, as MP4 (H.264) or GIF. */
 import * as path from 'node:path';
 import { z } from 'zod';
+import { GuidanceFlag } from './guidance.js';
 import { initRuntime, parseFlags, writeFileAtomic, type Command } from '@raev2/core';
 import { loadLatentWorld } from '../data/latents.js';
 import { loadNavModel, loadWorldRAE } from '../model/load.js';
@@ -16,7 +17,7 @@ const Flags = z.object({
   map: z.coerce.number().int().nonnegative().default(0),
   seed: z.coerce.number().int().nonnegative().default(0),
   steps: z.coerce.number().int().positive().default(8),
-  guidance: z.coerce.number().positive().default(1.78),
+  guidance: GuidanceFlag,
 }).strict();
 
 const usage = `usage: raev2 navworld rollout --run <train run> --stage1 <decoder run> --out rollout.mp4 [flags]
@@ -30,7 +31,7 @@ cosine to the true frames. Longer than the trained offset: it warns and proceeds
   --map N       held-out map index (default 0)
   --seed N      walk seed (default 0)
   --steps N     Euler steps per frame (default 8)
-  --guidance W  free-guidance scale (default 1.78)`;
+  --guidance G  none | free:<w> | cfg:<w> | free+cfg:<w>,<w> (default free:1.78; cfg's null condition is all zeros)`;
 
 export const rolloutCommand: Command = {
   name: 'navworld rollout',
@@ -44,7 +45,7 @@ export const rolloutCommand: Command = {
     const { rae, dispose } = await loadWorldRAE(f.stage1, world, m.info.encoder, m.info.size);
     try {
       const t0 = Date.now();
-      const r = await longRollout(m, rae, { seconds: f.seconds, mapIndex: f.map, seed: f.seed, steps: f.steps, guidance: { method: 'free', freeScale: f.guidance, freeInterval: [0.1, 1] } });
+      const r = await longRollout(m, rae, { seconds: f.seconds, mapIndex: f.map, seed: f.seed, steps: f.steps, guidance: f.guidance });
       const s = m.info.size;
       const pair = sideBySide(r.pred, r.real, s, s);
       const file = await writeVideo(f.out, { width: pair.width, height: s, fps: FPS, frames: pair.frames });

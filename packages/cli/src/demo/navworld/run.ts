@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { initRuntime, parseFlags, parseStage1Config, writeFileAtomic, tf, UsageError } from '@raev2/core';
 import {
-  WorldSpecSchema, renderWorld, parseNavTrainConfig, trainNavWorld, loadNavModel, loadWorldRAE, loadLatentWorld, exportNavModel, loadExportedNavModel,
+  GuidanceFlag, WorldSpecSchema, renderWorld, parseNavTrainConfig, trainNavWorld, loadNavModel, loadWorldRAE, loadLatentWorld, exportNavModel, loadExportedNavModel,
   prepareLatentWorld, evaluateNavWorld, planEpisodes, longRollout, renderReport, sideBySide, writeVideo, Simulator, worldStats, FPS, WORLD_FILES,
 } from '@raev2/navworld';
 import { runStage1Train } from '../../runs/stage1.js';
@@ -29,6 +29,7 @@ const Flags = z.object({
   'decoder-steps': z.coerce.number().int().positive().optional(),
   'dit-steps': z.coerce.number().int().positive().optional(),
   seed: z.coerce.number().int().nonnegative().default(0),
+  guidance: GuidanceFlag,
 }).strict();
 
 export const NAVWORLD_DEMO_USAGE = `usage: npm run demo -- --task navworld [--train] [--quick] [--out outputs/navworld-demo]
@@ -37,11 +38,12 @@ export const NAVWORLD_DEMO_USAGE = `usage: npm run demo -- --task navworld [--tr
   --train     rebuild the model here first (render the world, train the decoder and the DiT, export)
   --quick     a small world and short training, end to end (CI)
   --decoder-steps N --dit-steps N   training lengths for --train
+  --guidance G   none | free:<w> | cfg:<w> | free+cfg:<w>,<w> (default free:1.78)
   --seed N`;
 
 /** Run the navworld demo; returns the output folder. */
 export async function runNavworldDemo(argv: string[]): Promise<string> {
-  const f = parseFlags(argv, { task: { type: 'string' }, out: { type: 'string' }, train: { type: 'boolean' }, quick: { type: 'boolean' }, 'decoder-steps': { type: 'string' }, 'dit-steps': { type: 'string' }, seed: { type: 'string' } }, Flags, 'demo --task navworld');
+  const f = parseFlags(argv, { task: { type: 'string' }, out: { type: 'string' }, train: { type: 'boolean' }, quick: { type: 'boolean' }, 'decoder-steps': { type: 'string' }, 'dit-steps': { type: 'string' }, seed: { type: 'string' }, guidance: { type: 'string' } }, Flags, 'demo --task navworld');
   await initRuntime();
   const out = path.resolve(f.out);
   fs.mkdirSync(out, { recursive: true });
@@ -53,7 +55,7 @@ export async function runNavworldDemo(argv: string[]): Promise<string> {
   try {
     const spec = model.info.world;
     const world = await prepareLatentWorld(spec, model.info.encoder, undefined, { only: ['heldout-map', 'heldout-traj'], stats });
-    const guidance = { method: 'free' as const, freeScale: 1.78, freeInterval: [0.1, 1] as [number, number] };
+    const guidance = f.guidance;
     const small = f.quick;
     const result = await evaluateNavWorld(model, world, rae, {
       splits: ['heldout-map', 'heldout-traj'], samples: small ? 8 : 32, horizons: [1, 2, 4, 8], clips: small ? 2 : 8, rolloutSteps: small ? 8 : 16,
