@@ -87,7 +87,7 @@ export const evalCommand: Command = {
       const html = renderReport({
         title: 'navworld: action-conditioned frame prediction', result, plan, planMap, videos,
         notes: [`model ${m.checkpoint}; decoder ${source}; ${f.samples} examples per split, ${f.steps} Euler steps, guidance ${JSON.stringify(f.guidance)}; seed ${f.seed}.`,
-          'copy-last shows the true last context frame (no decoder); the models\' predictions go through the stage-1 decoder, so their PSNR/SSIM include its reconstruction error.'],
+          'copy-last shows the true last context frame (no decoder); the models\' predictions go through the stage-1 decoder, so their PSNR/SSIM include its reconstruction error; recon = the decoder on the true target latent (their ceiling).'],
       });
       writeFileAtomic(path.join(f.out, 'report.html'), html);
       console.log(`navworld eval → ${path.join(f.out, 'metrics.json')}, ${path.join(f.out, 'report.html')}`);

@@ -3,7 +3,8 @@
  * at k ∈ horizons and autoregressive rollouts, scored per horizon (latent cosine / MSE, PSNR, SSIM,
  * latent FD; clip-level FD proxy for rollouts) for the trained model and, in the same run, the
  * baselines copy-last-frame, an untrained model of the same config and the model with its actions
- * zeroed; plus counterfactual turns (left / straight / right from one context) against the
+ * zeroed (and `recon`, the decoder applied to the true target latent: the ceiling of decoded
+ * predictions); plus counterfactual turns (left / straight / right from one context) against the
  * simulator's true frames.
  */
 import { tf, Rng, type RAE, type Tensor } from '@raev2/core';
@@ -17,7 +18,7 @@ import { untrainedLike, type NavModel } from '../model/load.js';
 import { Simulator } from './frames.js';
 import { clipFD, cosine, scoreHorizon, type HorizonScore } from './metrics.js';
 
-export const METHODS = ['model', 'no-action', 'untrained', 'copy-last'] as const;
+export const METHODS = ['model', 'no-action', 'untrained', 'copy-last', 'recon'] as const;
 export type Method = (typeof METHODS)[number];
 
 export interface EvalOptions extends PredictOptions {
@@ -36,10 +37,12 @@ export interface EvalOptions extends PredictOptions {
   onProgress?: (what: string) => void;
 }
 
+type RolloutMethod = 'model' | 'no-action' | 'copy-last';
+
 export interface SplitResult {
   singleStep: Record<string, Record<Method, HorizonScore>>;
-  rollout: Record<string, Record<Exclude<Method, 'untrained'>, HorizonScore>>;
-  clipFD: Record<Exclude<Method, 'untrained'>, number>;
+  rollout: Record<string, Record<RolloutMethod, HorizonScore>>;
+  clipFD: Record<RolloutMethod, number>;
 }
 
 export interface TurnResult {
@@ -121,6 +124,7 @@ export async function evaluateNavWorld(m: NavModel, world: LatentWorld, rae: RAE
         for (const method of METHODS) {
           let zs: Float32Array[];
           if (method === 'copy-last') zs = ctx.map((c) => c[n - 1]);
+          else if (method === 'recon') zs = real;
           else zs = pred(method === 'untrained' ? untrained : m, ctx, method === 'no-action' ? actions.map(() => [0, 0, 0]) : actions, ks, o.seed + k);
           // copy-last copies the true last frame's pixels; the models' latents go through the decoder
           const img = method === 'copy-last' ? lastImg.clone() : imagesOf(zs);
@@ -146,7 +150,7 @@ export async function evaluateNavWorld(m: NavModel, world: LatentWorld, rae: RAE
       for (const h of o.rolloutHorizons) {
         const realImg = await sim.images(clips.map(({ traj, i }) => ({ map: traj.map, pose: traj.poses[i + h] })));
         const lastImg = await sim.images(clips.map(({ traj, i }) => ({ map: traj.map, pose: traj.poses[i] })));
-        const row = {} as Record<Exclude<Method, 'untrained'>, HorizonScore>;
+        const row = {} as Record<RolloutMethod, HorizonScore>;
         for (const method of ['model', 'no-action', 'copy-last'] as const) {
           const zs = rolled[method].map((c) => c[h - 1]);
           const img = method === 'copy-last' ? lastImg.clone() : imagesOf(zs);
@@ -156,7 +160,7 @@ export async function evaluateNavWorld(m: NavModel, world: LatentWorld, rae: RAE
         tf.dispose([realImg, lastImg]);
         rolloutScores[String(h)] = row;
       }
-      const cfd = {} as Record<Exclude<Method, 'untrained'>, number>;
+      const cfd = {} as Record<RolloutMethod, number>;
       for (const method of ['model', 'no-action', 'copy-last'] as const) cfd[method] = clipFD(rolled[method], realClips, C);
       result.splits[split] = { singleStep, rollout: rolloutScores, clipFD: cfd };
       // one decoded rollout per split for the report

@@ -32,7 +32,7 @@ export function renderReport(r: ReportInput): string {
   for (const [split, s] of Object.entries(r.result.splits)) {
     if (!s) continue;
     parts.push(`<h2>${esc(split)}</h2><h3>Single-step prediction (k frames ahead, 4 Hz)</h3>`);
-    const methods: Method[] = ['model', 'no-action', 'untrained', 'copy-last'];
+    const methods: Method[] = ['model', 'no-action', 'untrained', 'copy-last', 'recon'];
     parts.push(table(s.singleStep, methods, 'k'));
     parts.push(`<h3>Autoregressive rollouts (step h)</h3>`);
     parts.push(table(s.rollout, ['model', 'no-action', 'copy-last'], 'h'));
