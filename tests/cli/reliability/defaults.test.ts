@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tf, fileEntry, latestCheckpoint, loadSafetensors, readCheckpointState, resolveDiTConfig, parseStage2Config, saveSafetensors, writeFileAtomic } from '@raev2/core';
-import { sampleCommand, stage1TrainCommand, stage2TrainCommand } from '@raev2/cli';
+import { sampleCommand, stage1EvalCommand, stage1TrainCommand, stage2TrainCommand } from '@raev2/cli';
 import { useBackend } from '../../helpers/fixtures.js';
 import { syntheticData, tmpDir } from './helpers.js';
 
@@ -47,5 +47,20 @@ test('defaults compose: a default-flag stage 1 (MobileNetV2 last3, 96 channels) 
   const samples = path.join(dir, 'samples');
   await assert.rejects(sampleCommand.run(['--ckpt', s2, '--out', samples, '--per-class', '1', '--steps', '2', '--images', 'off']), /samples of .*non-finite values \(NaN or Inf\) in latents[\s\S]*nothing was written/);
   assert.ok(!fs.existsSync(samples));
+
+  // `stage1 eval` refuses a decoder whose weights hold a NaN (before scoring anything)
+  const decFile = path.join(s1, 'decoder', 'model.safetensors');
+  const dec = loadSafetensors(decFile);
+  const [name, t] = [...dec].find(([, x]) => x.dtype === 'float32')!;
+  const v = t.dataSync().slice();
+  v[0] = NaN;
+  dec.set(name, tf.tensor(v, t.shape));
+  t.dispose();
+  saveSafetensors(decFile, dec);
+  tf.dispose([...dec.values()]);
+  const json = path.join(dir, 'eval.json');
+  await assert.rejects(stage1EvalCommand.run(['--run', s1, '--data', `folder:${data}`, '--features', 'none', '--json', json]), /decoder weights in .*decoder: non-finite values \(NaN or Inf\) in /);
+  assert.ok(!fs.existsSync(json));
+  assert.equal(tf.memory().numTensors, before, 'the error paths leak no tensors');
   fs.rmSync(dir, { recursive: true });
 });

@@ -208,7 +208,7 @@ export async function loadStage1Run(run: string, weights: Stage1Weights = 'ema')
   const decoderDir = path.join(run, weights === 'ema' ? STAGE1_FILES.decoder : STAGE1_FILES.rawDecoder);
   if (!fs.existsSync(decoderDir)) throw new Error(`${run} has no ${path.basename(decoderDir)}/ (${weights} weights): runs finished before raw weights were exported have only the EMA ones`);
   const { encoder, selection } = await loadEncoder(withRes(cfg.encoder, cfg.imageSize));
-  let rae: RAE;
+  let rae: RAE | undefined;
   try {
     rae = stage1RAE(cfg, encoder, selection);
     const dec = loadDecoder(decoderDir);
@@ -218,10 +218,12 @@ export async function loadStage1Run(run: string, weights: Stage1Weights = 'ema')
       dec.dispose();
     }
   } catch (e) {
+    rae?.dispose(); // e.g. non-finite or mismatched decoder weights: release what was built
     encoder.dispose();
     throw e;
   }
-  return { rae, summary, dispose: () => { rae.dispose(); encoder.dispose(); } };
+  const built = rae;
+  return { rae: built, summary, dispose: () => { built.dispose(); encoder.dispose(); } };
 }
 
 /** Score a finished run on held-out images; returns the summary and writes JSON. */
