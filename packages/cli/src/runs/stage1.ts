@@ -33,6 +33,11 @@ import {
   disposeOutput,
   encodeImages,
   writeFileAtomic,
+  assertFinite,
+  checkImageSize,
+  checkOutput,
+  prepareRunDir,
+  MAX_IMAGE_SIZE,
   LPIPS,
   DATA_SOURCE_HELP,
   STAGE1_FILES,
@@ -164,11 +169,17 @@ async function loadImages(ds: ImageDataset, size: [number, number], label: strin
 /** Train from a validated config; `resume` as runTraining. */
 export async function runStage1Train(cfg: Stage1Config, opts: { resume?: boolean | string; handleSignals?: boolean } = {}): Promise<Stage1Result> {
   if (typeof opts.resume === 'string') readCheckpointState(opts.resume); // a bad checkpoint path fails here, before any work
-  const r = await resolveStage1(cfg);
+  checkImageSize(cfg.imageSize);
+  const lock = prepareRunDir(cfg.out); // the output folder is checked and locked before any work
   try {
-    return await trainStage1(cfg, r.parts, opts);
+    const r = await resolveStage1(cfg);
+    try {
+      return await trainStage1(cfg, r.parts, opts);
+    } finally {
+      r.dispose();
+    }
   } finally {
-    r.dispose();
+    lock.release();
   }
 }
 
@@ -214,6 +225,7 @@ export async function loadStage1Run(run: string, weights: Stage1Weights = 'ema')
     const dec = loadDecoder(decoderDir);
     try {
       rae.decoder.loadStateDict(dec.stateDict(), { source: decoderDir });
+      assertFinite(rae.decoder.stateDict(), `decoder weights in ${decoderDir}`);
     } finally {
       dec.dispose();
     }
@@ -231,6 +243,7 @@ export async function runStage1Eval(flags: Omit<z.output<typeof Stage1EvalFlagsS
   const opts = { ...flags, weights: flags.weights ?? 'ema' };
   const summary = readStage1Summary(opts.run);
   const cfg = summary.config;
+  checkOutput(opts.json ?? path.join(opts.run, 'eval.json'), { kind: 'file', what: '--json' });
   const ds = openDataSource(opts.data ?? cfg.data);
   const heldOut = opts['held-out'] ?? (opts.data != null ? 0 : cfg.heldOut);
   let images: ImageDataset;
@@ -260,7 +273,7 @@ export const Stage1StatsFlagsSchema = z.object({
   data: z.string({ error: 'is required' }).min(1),
   out: z.string({ error: 'is required' }).min(1).refine((s) => s.endsWith('.safetensors'), 'must be a .safetensors file'),
   encoder: z.string().min(1).default('mobilenetv2-nsfwjs[layers=last3]'),
-  'image-size': z.coerce.number().int().positive().optional(),
+  'image-size': z.coerce.number().int().positive().max(MAX_IMAGE_SIZE).optional(),
   batch: z.coerce.number().int().positive().default(16),
   'max-images': z.coerce.number().int().positive().optional(),
 });
@@ -276,7 +289,6 @@ export function writeLatentStats(loaded: Pick<LoadedEncoder, 'encoder' | 'select
   const stats = latentStatsOf(encoder, selection, store, o.batch, (n) => bar.update(n));
   bar.finish();
   try {
-    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     saveStats(file, stats, latentStatsMetadata({ encoder: o.spec, selection, count: stats.count, data: o.data }));
   } finally {
     disposeStats(stats);
@@ -286,6 +298,7 @@ export function writeLatentStats(loaded: Pick<LoadedEncoder, 'encoder' | 'select
 
 /** Compute and write latent statistics; returns the number of images. */
 export async function runStage1Stats(opts: z.output<typeof Stage1StatsFlagsSchema>): Promise<number> {
+  checkOutput(opts.out, { kind: 'file', what: '--out' });
   const ds = stage1Split(openDataSource(opts.data), 0, 0, opts['max-images']).train;
   const loaded = await loadEncoder(withRes(opts.encoder, opts['image-size']));
   try {

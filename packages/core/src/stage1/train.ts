@@ -23,7 +23,8 @@ import { Ema } from '../train/ema.js';
 import { EpochSampler } from '../train/sampler.js';
 import { parseSchedule } from '../train/schedule.js';
 import { runTraining, type LogRecord } from '../train/loop.js';
-import { saveSafetensors, writeFileAtomic } from '../io/safetensors.js';
+import { saveSafetensors, serializeSafetensors, writeFileAtomic } from '../io/safetensors.js';
+import { writeDirAtomicSync, writeFileSynced } from '../io/atomic.js';
 import { progress } from '../util/progress.js';
 import { STAGE1_RESUME_IGNORE, type Stage1Config } from './config.js';
 import { stage1Step, type DecoderLossTerms, type Stage1StepParts } from './step.js';
@@ -256,17 +257,15 @@ function encodeAll(rae: RAE, store: ImageStore, batch: number): Float32Array {
 
 /** Write the EMA decoder (`ema` null: the raw weights) as a loadable folder (`config.json` + `model.safetensors`, upstream keys), atomically. */
 export function exportDecoder(rae: RAE, ema: Ema | null, dir: string): string {
-  const tmp = `${dir}.tmp-${process.pid}`;
-  fs.rmSync(tmp, { recursive: true, force: true });
-  fs.mkdirSync(tmp, { recursive: true });
-  ema?.swap();
-  try {
-    saveSafetensors(path.join(tmp, 'model.safetensors'), rae.decoder.stateDict());
-  } finally {
+  // one atomic folder write: on a full disk the temp folder is removed and the error names `dir`
+  return writeDirAtomicSync(dir, (tmp) => {
     ema?.swap();
-  }
-  fs.writeFileSync(path.join(tmp, 'config.json'), JSON.stringify(rae.decoder.config, null, 2) + '\n');
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.renameSync(tmp, dir);
-  return dir;
+    try {
+      writeFileSynced(path.join(tmp, 'model.safetensors'), serializeSafetensors(rae.decoder.stateDict()));
+    } finally {
+      ema?.swap();
+    }
+    writeFileSynced(path.join(tmp, 'config.json'), JSON.stringify(rae.decoder.config, null, 2) + '\n');
+    return dir;
+  });
 }
