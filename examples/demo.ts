@@ -5,23 +5,9 @@
  * `npm run demo -- --help` lists the flags (--quick, --budget <minutes>, --fresh, --out …).
  */
 import { UsageError } from '@raev2/core';
-import { DEMO_USAGE, parseDemoArgs, runDemo, runNavworldDemo, NAVWORLD_DEMO_USAGE } from '@raev2/cli';
+import { DEMO_USAGE, parseDemoArgs, runDemo } from '@raev2/cli';
 
 const argv = process.argv.slice(2);
-// `--task navworld`: the navigation world model demo (packages/cli/src/demo/navworld)
-if (argv[argv.indexOf('--task') + 1] === 'navworld' && argv.includes('--task')) {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(NAVWORLD_DEMO_USAGE);
-    process.exit(0);
-  }
-  try {
-    await runNavworldDemo(argv);
-    process.exit(0);
-  } catch (e) {
-    console.error(`demo --task navworld: ${(e as Error).message}`);
-    process.exit(e instanceof UsageError ? 2 : 1);
-  }
-}
 if (argv.includes('--help') || argv.includes('-h')) {
   console.log(DEMO_USAGE);
   process.exit(0);

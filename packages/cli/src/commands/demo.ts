@@ -11,16 +11,21 @@ import { runDemo } from '../demo/pipeline.js';
 import { readPlanFile } from '../demo/state.js';
 import { PRETRAINED_DIR, exportPretrained } from '../demo/pretrained.js';
 import { T2I_DEMO_USAGE, parseT2IDemoArgs, runT2IDemo } from '../demo/t2i/run.js';
+import { NAVWORLD_DEMO_USAGE, runNavworldDemo } from '../demo/navworld/run.js';
 
 export const demoCommand: Command = {
   name: 'demo',
   summary: 'class-conditional emoji end to end, offline: shipped or freshly trained decoder + DiT^DH (outputs/demo: samples, metrics, report.html)',
-  usage: `${DEMO_USAGE}\n\n  --task class|t2i   class-conditional emoji (default) or text to image:\n${T2I_DEMO_USAGE}`,
+  usage: `${DEMO_USAGE}\n\n  --task class|t2i|navworld   class-conditional emoji (default), text to image, or navigation world model:\n${T2I_DEMO_USAGE}\n\n${NAVWORLD_DEMO_USAGE}`,
   async run(argv) {
     // --task t2i: the text-to-image demo (demo/t2i); --task class (the default) is the class-conditional one
     const t = argv.indexOf('--task');
     if (t >= 0 && argv[t + 1] === 't2i') {
       await runT2IDemo(parseT2IDemoArgs(argv));
+      return;
+    }
+    if (t >= 0 && argv[t + 1] === 'navworld') {
+      await runNavworldDemo(argv);
       return;
     }
     if (t >= 0 && argv[t + 1] === 'class') argv = [...argv.slice(0, t), ...argv.slice(t + 2)];
