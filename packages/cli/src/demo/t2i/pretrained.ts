@@ -42,7 +42,7 @@ function fp16(m: Module): Map<string, Writable> {
   return out;
 }
 
-/** Export a tower folder, a decoder folder and a t2i run (latest checkpoint, EMA) into `dest`. */
+/** Export a tower folder, a decoder folder and a t2i run (its latest checkpoint, or the checkpoint folder given; EMA) into `dest`. */
 export function exportT2IPretrained(o: { tower: string; decoder: string; run: string }, dest: string, commands: string[]): T2IManifest {
   fs.mkdirSync(path.join(dest, 'tower'), { recursive: true });
   fs.mkdirSync(path.join(dest, 'decoder'), { recursive: true });
@@ -63,7 +63,7 @@ export function exportT2IPretrained(o: { tower: string; decoder: string; run: st
   } finally {
     model.dispose();
   }
-  const run = readT2IRun(o.run);
+  const run = readT2IRun(fs.existsSync(path.join(o.run, 'state.json')) ? path.dirname(o.run) : o.run); // a checkpoint folder's run
   fs.copyFileSync(run.stats, path.join(dest, 'stats.safetensors'));
   const shippedRun = { ...run, textEncoder: 'hf:tower', stats: 'stats.safetensors' };
   const names = [...TOWER_FILES.map((f) => `tower/${f}`), 'decoder/config.json', 'decoder/model.safetensors', 'dit.safetensors', 'stats.safetensors'];
