@@ -52,7 +52,9 @@ export async function waitFor(pred: () => boolean, ms: number, what: string, exi
 let data: string | null = null;
 export async function syntheticData(): Promise<string> {
   if (data) return data;
-  data = path.join(tmpDir('data'), 'images');
+  const root = tmpDir('data');
+  process.on('exit', () => fs.rmSync(root, { recursive: true, force: true }));
+  data = path.join(root, 'images');
   await writeSyntheticImages(data, 16, 32, 5);
   return data;
 }
