@@ -4,3 +4,4 @@ export { ortDenoiser, type OrtDenoiser, type OrtModelOptions } from './denoiser.
 export { ortDecoder, ortRaeDecode, type OrtDecoder } from './decoder.js';
 export { engineDenoiser, engineDecoder, type EngineDenoiser, type EngineDecoder } from './select.js';
 export { ortEncoder, type OrtEncoder } from './encoder.js';
+export { ortLayersModel, type OrtLayersModel } from './layers_model.js';

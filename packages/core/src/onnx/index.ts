@@ -4,3 +4,4 @@ export { SyncOrtSession, ortTensor, resolveOrtProvider, cudaProviderInstalled, O
 export { buildVitOnnx, vitShapes, type OnnxVitConfig, type WeightMap } from './vit.js';
 export { buildDiTOnnx, ditOnnxSignature, type DiTOnnxSignature } from './dit.js';
 export { buildDecoderOnnx } from './decoder.js';
+export { buildLayersModelOnnx } from './layers_model.js';

@@ -5,7 +5,7 @@
  * output of the stage's i-th block, all as tokens [B, h·w, C] in row-major order (no prefix tokens).
  * The latent norm is LayerNorm over channels without affine (eps 1e-6), as for the ViTs.
  */
-import { tf, layerNorm, type Encoder, type EncoderOutput, type LayerSelection, type Tensor } from '@raev2/core';
+import { tf, layerNorm, ortLayersModel, resolveEngine, type Encoder, type EncoderOutput, type LayerSelection, type OrtLayersModel, type Tensor } from '@raev2/core';
 import type { EncoderDefaults } from '../spec.js';
 
 /** One stage of a CNN: the layer feeding it and its block-output layers (all the same width). */
@@ -53,6 +53,8 @@ export class CnnStageEncoder implements Encoder, EncoderDefaults {
   private readonly model: tf.LayersModel;
   private readonly geometry: CnnGeometry;
   private readonly inputSide: number;
+  /** The CNN on onnxruntime (RAEV2_ENGINE, default ort), built on first use ('tfjs': not exportable); gradients always run on tfjs. */
+  private ort: OrtLayersModel | 'tfjs' | null = null;
 
   constructor(opts: CnnStageEncoderOptions) {
     this.name = opts.name;
@@ -84,7 +86,8 @@ export class CnnStageEncoder implements Encoder, EncoderDefaults {
     const gh = this.geometry.gridForInputSize(h), gw = this.geometry.gridForInputSize(w);
     const hiddenStates = tf.tidy(() => {
       const x = pixelValues.transpose([0, 2, 3, 1]);
-      const outs = this.model.predict(x, { batchSize: b }) as Tensor[];
+      const ort = tf.engine().state.gradientDepth === 0 && resolveEngine() === 'ort' ? this.ortModel() : null;
+      const outs = ort ? ort.predict(x) : (this.model.predict(x, { batchSize: b }) as Tensor[]);
       return outs.map((o, i) => {
         let y = o as tf.Tensor4D;
         if (i === 0 && y.shape[1] !== gh) {
@@ -99,11 +102,23 @@ export class CnnStageEncoder implements Encoder, EncoderDefaults {
     return { hiddenStates, grid: [gh, gw], prefixTokens: 0 };
   }
 
+  private ortModel(): OrtLayersModel | null {
+    if (this.ort == null) {
+      try {
+        this.ort = ortLayersModel(this.model);
+      } catch {
+        this.ort = 'tfjs'; // a layer the exporter does not know (e.g. InceptionV3's pooling): stay on tfjs
+      }
+    }
+    return this.ort === 'tfjs' ? null : this.ort;
+  }
+
   latentNorm(h: Tensor): Tensor {
     return layerNorm(h, 1e-6);
   }
 
   dispose(): void {
+    if (this.ort != null && this.ort !== 'tfjs') this.ort.release();
     this.model.dispose();
   }
 }
