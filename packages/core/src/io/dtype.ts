@@ -59,13 +59,18 @@ export function f32ToBf16(v: number): number {
   return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
 }
 
+/** A copy of `bytes` in its own ArrayBuffer (a Node Buffer's `slice` is a view into a shared pool, not a copy). */
+function ownCopy(bytes: Uint8Array): ArrayBuffer {
+  return Uint8Array.prototype.slice.call(bytes).buffer as ArrayBuffer;
+}
+
 /** Decode little-endian bytes of `dtype` into a JS array; `name` is used in errors. */
 export function decode(bytes: Uint8Array, dtype: StDtype, name: string): DecodedArray {
   const n = bytes.byteLength / BYTES[dtype];
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   switch (dtype) {
     case 'F32': {
-      if (LITTLE_ENDIAN) return new Float32Array(bytes.slice().buffer);
+      if (LITTLE_ENDIAN) return new Float32Array(ownCopy(bytes));
       const out = new Float32Array(n);
       for (let i = 0; i < n; i++) out[i] = dv.getFloat32(i * 4, true);
       return out;
@@ -95,7 +100,7 @@ export function decode(bytes: Uint8Array, dtype: StDtype, name: string): Decoded
       return out;
     }
     case 'I32': {
-      if (LITTLE_ENDIAN) return new Int32Array(bytes.slice().buffer);
+      if (LITTLE_ENDIAN) return new Int32Array(ownCopy(bytes));
       const out = new Int32Array(n);
       for (let i = 0; i < n; i++) out[i] = dv.getInt32(i * 4, true);
       return out;
