@@ -45,6 +45,9 @@ test('t2i train: text-conditioned and one-hot caption-id runs train through the 
     assert.equal(r.plan.dit.arch === 'raev2' && r.plan.dit.condition.kind, variant === 'text' ? 'tokens' : 'class');
     // a second call resumes at the end and does nothing more
     assert.equal((await trainT2I(cfg, { handleSignals: false })).step, 3);
+    // bookkeeping fields may change on resume; the model's may not
+    assert.equal((await trainT2I({ ...cfg, checkpointEvery: 5, logEvery: 2 }, { handleSignals: false })).step, 3);
+    await assert.rejects(trainT2I({ ...cfg, batchSize: 2 }, { handleSignals: false }), /batchSize/);
     const n0 = tf.memory().numTensors;
     const m = await loadT2IModel(out);
     const cond = m.condition([f.captions[0], 'a prompt never seen']);

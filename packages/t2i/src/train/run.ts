@@ -18,6 +18,9 @@ import { resolveT2IData } from './data.js';
 
 export const T2I_RUN_FILE = 't2i.json';
 
+/** Config fields that may change when a run resumes (bookkeeping, not the model or its training). */
+export const RESUME_IGNORE = ['t2i.checkpointEvery', 't2i.logEvery', 't2i.keep'];
+
 /** What `<out>/t2i.json` holds. */
 export const T2IRunSchema = z
   .object({
@@ -79,7 +82,7 @@ export async function trainT2I(cfg: T2ITrainConfig, opts: T2ITrainOptions = {}):
     const run: T2IRun = { format: 'raev2-t2i-run', variant: cfg.variant, textEncoder: cfg.textEncoder, encoder: cfg.encoder, imageSize: cfg.imageSize, stats: path.resolve(statsFile), text: cfg.text, ...(captionIds ? { captionIds } : {}) };
     writeFileAtomic(path.join(cfg.out, T2I_RUN_FILE), JSON.stringify(run, null, 2) + '\n');
     const plan = planDiffusion(diffusion, source);
-    return await trainDiffusion(diffusion, source, { plan, resume: opts.resume, handleSignals: opts.handleSignals, onLog: opts.onLog, runConfig: { t2i: cfg, dit: plan.dit, shift: plan.shift } });
+    return await trainDiffusion(diffusion, source, { plan, resume: opts.resume, handleSignals: opts.handleSignals, onLog: opts.onLog, runConfig: { t2i: cfg, dit: plan.dit, shift: plan.shift }, configIgnore: RESUME_IGNORE });
   } finally {
     encoder.dispose();
     if (opts.textEncoder == null) text?.dispose();
