@@ -21,7 +21,7 @@ export const DemoFlagsSchema = z
     /** Delete the previous run in --out and start over. */
     fresh: z.boolean().default(false),
     seed: z.coerce.number().int().nonnegative().default(0),
-    /** wasm threads: auto (one per core, at most 8) or a count; default RAEV2_WASM_THREADS or 1 (threads slow down badly when other processes share the cores). */
+    /** wasm threads: auto (one per core, at most 8) or a count; default RAEV2_WASM_THREADS, else 1 when training (decoder ∥ DiT, one core each) and every core otherwise. */
     threads: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(8)], { error: 'must be auto or an integer 1…8' }).optional(),
     /** Free-guidance weight w of the samples and generation metrics (published 1.78). */
     'guidance-scale': z.coerce.number().min(0).default(1.78),
@@ -63,7 +63,7 @@ changes the models) trains them here. Re-running continues where it stopped (Ctr
   --quick                small run, < 5 minutes (lower quality: 60 images per class, L1-only decoder, smaller DiT)
   --budget <minutes>     wall-clock budget the step counts are planned for (default 20; --quick 4)
   --fresh                delete the previous run in --out first
-  --seed 0               --threads auto|N (wasm threads; default RAEV2_WASM_THREADS or 1)
+  --seed 0               --threads auto|N (wasm threads; default RAEV2_WASM_THREADS, else 1 per process when training, all cores otherwise)
   --guidance-scale 1.78  free-guidance weight w (applied for t in [0.1, 1])
   --sample-steps 50      (quick: 25)   --per-class 8
   --classes a,b,...      emoji categories to keep (default: all with at least 40 images)

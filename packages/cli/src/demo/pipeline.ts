@@ -98,7 +98,8 @@ export async function runDemo(flags: DemoFlags, log: (s: string) => void = (s) =
     throw new UsageError(`${out} holds a demo run made with other flags (${diff.join(', ')}); pass --fresh to start over, or repeat the original flags to continue it`);
   }
   fs.mkdirSync(work, { recursive: true });
-  const threads = flags.threads === 'auto' ? Math.max(1, Math.min(8, os.cpus().length)) : flags.threads;
+  // training: one thread per process by default, so the decoder and the DiT train side by side, one core each
+  const threads = flags.threads === 'auto' ? Math.max(1, Math.min(8, os.cpus().length)) : flags.threads ?? (pretrained == null && process.env.RAEV2_WASM_THREADS == null ? 1 : undefined);
   const backend = await initRuntime(threads != null ? { threads } : {});
   // two single-threaded processes (decoder ∥ DiT) when there are two cores and wasm runs one thread
   const parallel = os.cpus().length >= 2 && wasmThreadsInUse() === 1 && process.env.RAEV2_DEMO_SEQUENTIAL !== '1';
