@@ -4,7 +4,7 @@
  * MobileNetV2 (nsfwjs, offline) at a 96-px input; the last 3 blocks of its 96-channel stage each pass
  * a LayerNorm without affine and are averaged into one 6×6×96 token latent. Per-position,
  * per-channel mean and variance (Welford, noise-free) are written to <out>/stats.safetensors — the
- * standardisation of SPEC §1.2.
+ * standardisation of docs/method.md §1.2.
  *
  *   node --conditions=@raev2/source --import tsx examples/01-latent-stats.ts [--out outputs/steps]
  */

@@ -1,5 +1,5 @@
 /**
- * The "last K layers" sweep (SPEC §1.1) at CPU scale: train one RAE decoder per K = 1, 2, 3 on the
+ * The "last K layers" sweep (docs/method.md §1.1) at CPU scale: train one RAE decoder per K = 1, 2, 3 on the
  * offline MobileNetV2's stride-16 stage (blocks 10–12, last-K, mean of the affine-free LayerNorms)
  * with the google emoji images, then score each on a held-out split: PSNR, SSIM and rFD (Fréchet
  * distance of MobileNetV2 stride-32 pooled features, reconstructions vs originals). The published

@@ -1,7 +1,7 @@
 /**
  * The Encoder interface every vision encoder implements (concrete encoders live in @raev2/encoders;
  * core never imports one). An encoder returns the hidden states of every block so the RAE latent
- * can combine several layers (SPEC §1.1).
+ * can combine several layers (docs/method.md §1.1).
  */
 import type { Tensor } from './runtime/tf.js';
 

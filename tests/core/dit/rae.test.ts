@@ -54,7 +54,7 @@ test('rae_ddt: a fresh model has exactly the upstream keys and shapes; RoPE / po
   // the generator alone, too
   const tb = ropeTable(16, 4, 4);
   assert.equal(maxAbsDiff(tb.sin, sd.get('enc_feat_rope.freqs_sin')!.dataSync()), 0);
-  // SPEC §2.1 init: adaLN projections and the final layer start at zero, the label table ~ N(0, 0.02)
+  // docs/method.md §2.1 init: adaLN projections and the final layer start at zero, the label table ~ N(0, 0.02)
   for (const [k, v] of mine) {
     if (/adaLN_modulation\.1\.|final_layer\.linear\./.test(k)) assert.equal(tf.tidy(() => v.abs().max().dataSync()[0]), 0, k);
   }

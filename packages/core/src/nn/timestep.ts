@@ -18,7 +18,7 @@ class TimeMlp extends Module {
     super();
     this.fc1 = this.child('0', new Linear(inDim, dim, { rng }));
     this.fc2 = this.child('2', new Linear(dim, dim, { rng }));
-    // SPEC §2.1: time MLP weights ~ N(0, 0.02), biases 0
+    // docs/method.md §2.1: time MLP weights ~ N(0, 0.02), biases 0
     for (const l of [this.fc1, this.fc2]) {
       const w = normalInit(rng, l.weight.shape, 0.02);
       l.weight.assign(w);

@@ -1,5 +1,5 @@
 /**
- * Kernel fixes for the tfjs wasm backend (measured on this machine, see DESIGN.md):
+ * Kernel fixes for the tfjs wasm backend (measured on a 2-core AVX-512 machine):
  * - BatchMatMul with a transpose flag runs 10–25× slower than plain, so transposes are made
  *   explicit with the (fast) Transpose kernel before calling the plain BatchMatMul;
  * - BatchMatMul with a batch > 1 falls into a scalar C++ loop (≈1 GFLOP/s) while batch 1 goes to
