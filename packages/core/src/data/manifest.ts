@@ -19,36 +19,53 @@ export interface ManifestOptions {
   checkFiles?: boolean;
 }
 
+/** One parsed line of a JSONL file: its 1-based number, `file:line` for messages, and the JSON value. */
+export interface JsonLine {
+  line: number;
+  where: string;
+  json: unknown;
+}
+
+/**
+ * The non-blank lines of a JSONL file, each parsed as JSON; an unreadable file or a line that is not
+ * JSON fails naming the file (and line). `what` names the file's role in messages (e.g. `manifest`).
+ */
+export function readJsonLines(file: string, what: string): JsonLine[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const out: JsonLine[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const s = raw.trim();
+    if (s === '') return;
+    const where = `${file}:${i + 1}`;
+    try {
+      out.push({ line: i + 1, where, json: JSON.parse(s) });
+    } catch (e) {
+      throw new Error(`${where}: not valid JSON (${(e as Error).message})`);
+    }
+  });
+  return out;
+}
+
 /**
  * Labels: string labels become classes in sorted order; integer labels are used as class indices
  * (classes "0"…"max"); mixing the two is an error.
  */
 export function jsonlManifest(file: string, opts: ManifestOptions = {}): ImageDataset {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new Error(`cannot read manifest ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
   const base = path.dirname(path.resolve(file));
   const lines: { line: number; entry: ManifestLine }[] = [];
-  text.split(/\r?\n/).forEach((raw, i) => {
-    const s = raw.trim();
-    if (s === '') return;
-    const where = `${file}:${i + 1}`;
-    let json: unknown;
-    try {
-      json = JSON.parse(s);
-    } catch (e) {
-      throw new Error(`${where}: not valid JSON (${(e as Error).message})`);
-    }
+  for (const { line, where, json } of readJsonLines(file, 'manifest')) {
     const r = ManifestLineSchema.safeParse(json);
     if (!r.success) {
       const issues = r.error.issues.map((x) => `${x.path.join('.') || '(line)'}: ${x.message}`).join('; ');
       throw new Error(`${where}: ${issues} (expected {"image": path, "label"?: string | integer ≥ 0, "text"?: string})`);
     }
-    lines.push({ line: i + 1, entry: r.data });
-  });
+    lines.push({ line, entry: r.data });
+  }
   if (lines.length === 0) throw new Error(`manifest ${file} has no entries`);
   const kinds = new Set(lines.filter((l) => l.entry.label != null).map((l) => typeof l.entry.label));
   if (kinds.size > 1) {

@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { IMAGE_EXTENSIONS } from '@raev2/core';
+import { IMAGE_EXTENSIONS, readJsonLines } from '@raev2/core';
 
 /** One training image with its captions. */
 export interface CaptionedItem {
@@ -40,31 +40,16 @@ export const CaptionLineSchema = z.union([
 
 /** A JSONL manifest of captioned images; image paths are relative to the manifest's folder. */
 export function captionManifest(file: string, opts: { checkFiles?: boolean } = {}): CaptionedDataset {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new Error(`cannot read caption manifest ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
   const base = path.dirname(path.resolve(file));
   const items: CaptionedItem[] = [];
-  text.split(/\r?\n/).forEach((raw, i) => {
-    const s = raw.trim();
-    if (s === '') return;
-    const where = `${file}:${i + 1}`;
-    let json: unknown;
-    try {
-      json = JSON.parse(s);
-    } catch (e) {
-      throw new Error(`${where}: not valid JSON (${(e as Error).message})`);
-    }
+  for (const { line, where, json } of readJsonLines(file, 'caption manifest')) {
     const r = CaptionLineSchema.safeParse(json);
     if (!r.success) throw new Error(`${where}: ${describeLineError(json)} (expected {"image": path, "caption": text} or {"image": path, "captions": [text, …]})`);
     const entry = r.data;
     const p = path.resolve(base, entry.image);
     if ((opts.checkFiles ?? true) && !fs.existsSync(p)) throw new Error(`${where}: image ${entry.image} not found (resolved to ${p})`);
-    items.push({ key: `${entry.image}#${i + 1}`, path: p, captions: 'caption' in entry ? [entry.caption] : entry.captions });
-  });
+    items.push({ key: `${entry.image}#${line}`, path: p, captions: 'caption' in entry ? [entry.caption] : entry.captions });
+  }
   if (items.length === 0) throw new Error(`caption manifest ${file} has no entries`);
   return { name: file, items };
 }
