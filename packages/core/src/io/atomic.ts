@@ -120,38 +120,57 @@ export async function produceFileAtomic(file: string, produce: (tmp: string) => 
  * aside first and removed after). On any error the temp folder is removed.
  */
 export async function writeDirAtomic<T>(dir: string, fill: (tmp: string) => T | Promise<T>): Promise<T> {
-  const tmp = tempPathFor(dir);
+  const tmp = openTempDir(dir);
   let out: T;
   try {
-    ensureDir(path.dirname(path.resolve(dir)));
-    fs.mkdirSync(tmp);
     out = await fill(tmp);
-    fsyncDir(tmp);
-    replaceDir(tmp, dir);
   } catch (e) {
-    fs.rmSync(tmp, { recursive: true, force: true });
-    throw writeError(dir, e);
+    throw abortTempDir(tmp, dir, e);
   }
-  fsyncDir(path.dirname(path.resolve(dir)));
+  commitTempDir(tmp, dir);
   return out;
 }
 
 /** writeDirAtomic for a synchronous `fill`. */
 export function writeDirAtomicSync<T>(dir: string, fill: (tmp: string) => T): T {
-  const tmp = tempPathFor(dir);
+  const tmp = openTempDir(dir);
   let out: T;
+  try {
+    out = fill(tmp);
+  } catch (e) {
+    throw abortTempDir(tmp, dir, e);
+  }
+  commitTempDir(tmp, dir);
+  return out;
+}
+
+/** A fresh temp folder beside `dir` (its parent created). */
+function openTempDir(dir: string): string {
+  const tmp = tempPathFor(dir);
   try {
     ensureDir(path.dirname(path.resolve(dir)));
     fs.mkdirSync(tmp);
-    out = fill(tmp);
+  } catch (e) {
+    throw abortTempDir(tmp, dir, e);
+  }
+  return tmp;
+}
+
+/** fsync the filled temp folder, put it in place of `dir`, fsync the parent; on error the temp folder is removed. */
+function commitTempDir(tmp: string, dir: string): void {
+  try {
     fsyncDir(tmp);
     replaceDir(tmp, dir);
   } catch (e) {
-    fs.rmSync(tmp, { recursive: true, force: true });
-    throw writeError(dir, e);
+    throw abortTempDir(tmp, dir, e);
   }
   fsyncDir(path.dirname(path.resolve(dir)));
-  return out;
+}
+
+/** Remove the temp folder; the error to throw, naming `dir` and the cause. */
+function abortTempDir(tmp: string, dir: string, e: unknown): Error {
+  fs.rmSync(tmp, { recursive: true, force: true });
+  return writeError(dir, e);
 }
 
 /** Append `text` to `file` (a log), every byte written; errors name the file and the cause. */
