@@ -8,7 +8,7 @@ import '@raev2/encoders';
 import { parseNavTrainConfig, trainNavWorld, loadNavModel, rollout, loadLatentWorld, NavigationSource, navConditionConfig, measureActionScale, actionBetween, NavigationConditionEmbedder, nullNavigationCondition } from '@raev2/navworld';
 
 test('navigation condition embedder: token count and layout; zero null condition; frame embedding only when asked', () => {
-  const cfg = { kind: 'navigation' as const, contextFrames: 2, tokensPerFrame: 3, channels: 5, actionTokens: 2, frameEmbedding: false };
+  const cfg = { kind: 'navigation' as const, contextFrames: 2, tokensPerFrame: 3, channels: 5, actionTokens: 2, frameEmbedding: false, contextRope: false };
   const e = new NavigationConditionEmbedder(cfg, 8, new Rng(0));
   const before = tf.memory().numTensors;
   const cond = { frames: tf.randomNormal([4, 6, 5]), action: tf.randomNormal([4, 3]), offset: tf.tensor1d([1, 2, 3, 8].map((k) => k / 128)) };
@@ -40,6 +40,31 @@ test('navigation condition embedder: token count and layout; zero null condition
   const withFe = new NavigationConditionEmbedder({ ...cfg, frameEmbedding: true }, 8, new Rng(0));
   assert.deepEqual(withFe.frameEmbed?.shape, [2, 8]);
   e.dispose(); withFe.dispose();
+});
+
+test('navigation condition with contextRope: each context token takes its grid cell\'s RoPE angles in the DiT, action and offset tokens angle 0', () => {
+  const condition = { kind: 'navigation', contextFrames: 2, tokensPerFrame: 4, channels: 8, actionTokens: 2, frameEmbedding: false, contextRope: true };
+  const model = { arch: 'raev2' as const, inputSize: [2, 2] as [number, number], inChannels: 8, hiddenSize: [32, 32] as [number, number], depth: [1, 1] as [number, number], numHeads: [2, 2] as [number, number], numTimeTokens: 1, numCondTokens: 1, baseDepth: 1, condition };
+  const dit = createDiT(model, 0);
+  const sd = new Map(dit.namedBuffers());
+  const cos = sd.get('enc_rope.freqs_cos')!.arraySync() as number[][], sin = sd.get('enc_rope.freqs_sin')!.arraySync() as number[][];
+  // rows: 4 image cells, 1 time token, 2 frames × 4 context tokens, 2 action tokens, 1 offset token
+  assert.equal(cos.length, 4 + 1 + 8 + 3);
+  const dh = 16;
+  for (let r = 0; r < cos.length; r++) {
+    for (let k = 0; k < dh; k++) {
+      // float64 recomputation of the EVA 2-D table: ω_j = θ^(−2j/(dh/2)); first half rows, second half columns
+      const cell = r < 4 ? r : r >= 5 && r < 13 ? (r - 5) % 4 : -1;
+      const half = k < dh / 2 ? 0 : 1, j = Math.floor((k % (dh / 2)) / 2);
+      const pos = cell < 0 ? 0 : half === 0 ? Math.floor(cell / 2) : cell % 2;
+      const angle = pos / Math.pow(10000, (2 * j) / (dh / 2));
+      assert.ok(Math.abs(cos[r][k] - Math.cos(angle)) < 1e-6 && Math.abs(sin[r][k] - Math.sin(angle)) < 1e-6, `row ${r} channel ${k}`);
+    }
+  }
+  const plain = createDiT({ ...model, condition: { ...condition, contextRope: false } }, 0);
+  const plainCos = new Map(plain.namedBuffers()).get('enc_rope.freqs_cos')!;
+  assert.deepEqual(plainCos.shape, [4 + 1 + 1, dh], 'without the option the table is the RAEv2 one (image rows + time and n_c condition rows)');
+  dit.dispose(); plain.dispose();
 });
 
 test('navworld train: the navigation kind builds inside core\'s DiT^DH, trains a few steps on a tiny world, loads and rolls out', async () => {

@@ -25,6 +25,11 @@ export interface ConditionEmbedder extends Module {
   embed(cond: Condition): { tokens: Tensor; mask?: Tensor };
   /** The null condition for B rows, when the kind has a built-in one (class: the null class). */
   nullCondition?(batch: number): Condition;
+  /**
+   * Per condition token, the image-grid index (row-major) whose 2-D RoPE angles it takes, or −1 for
+   * angle 0 (the default for every token when absent: docs/method.md §2.1).
+   */
+  readonly ropePositions?: readonly number[];
 }
 
 /** The DiT config's `condition` field: a registered kind and its parameters. */

@@ -60,7 +60,9 @@ export class RAEv2DiT extends Module implements DiTModel {
     for (let i = 0; i < c.depth[1]; i++) blocks.push(new AdaLNBlock(dh, hh, { flavour: 'raev2', mlpRatio: c.mlpRatio, qkNorm: true, rng }));
     this.blocks = this.child('blocks', new ModuleList(blocks));
     this.finalLayer = this.child('final_layer', new FinalLayer(dh, px * px * c.inChannels, 'raev2'));
-    this.encRope = this.child('enc_rope', new Rope(d / hb, gh / ps, gw / ps, c.numTimeTokens + c.numCondTokens, c.ropeTheta));
+    const condPositions = [...new Array<number>(c.numTimeTokens).fill(-1), ...(this.ctxEmbedder.ropePositions ?? [])];
+    const condRows = Math.max(c.numTimeTokens + c.numCondTokens, condPositions.length);
+    this.encRope = this.child('enc_rope', new Rope(d / hb, gh / ps, gw / ps, condRows, c.ropeTheta, condPositions));
     this.decRope = this.child('dec_rope', new Rope(dh / hh, gh / px, gw / px, 0, c.ropeTheta));
     this.baseFinalLayer = c.baseDepth != null ? this.child('base_final_layer', new FinalLayer(d, ps * ps * c.inChannels, 'raev2')) : null;
     this.repaProjector = c.repa != null ? this.child('repa_projector', new RepaProjector(d, c.repa.hidden, c.repa.targetDim, rng)) : null;

@@ -2,7 +2,8 @@
  * 2-D rotary position embedding, EVA style (RAE `VisionRotaryEmbeddingFast`, RAEv2 `RoPE`):
  * the first half of each head's channels rotates with the token's row, the second half with its
  * column; channels rotate in interleaved pairs (2i, 2i+1). Tokens after the image grid
- * (time / condition tokens) get angle 0, i.e. they are not rotated.
+ * (time / condition tokens) get angle 0, i.e. they are not rotated, unless a condition places them
+ * on the grid (`condPositions`: e.g. the context frames of a world model, token for token).
  */
 import { tf, type Tensor } from '../runtime/tf.js';
 import { Module } from './module.js';
@@ -18,8 +19,10 @@ export interface RopeTable {
 /**
  * cos/sin tables [gh·gw + condLen, headDim]. Frequencies ω_k = 1/θ^(2k/(headDim/2)), k < headDim/4,
  * each used twice (interleaved pairs). Computed with float32 rounding at each step like upstream.
+ * `condPositions[i]` (i < condLen) gives trailing row i the angles of grid index p (row-major), or
+ * angle 0 when p < 0 or absent.
  */
-export function ropeTable(headDim: number, gh: number, gw: number, condLen = 0, theta = 10000): RopeTable {
+export function ropeTable(headDim: number, gh: number, gw: number, condLen = 0, theta = 10000, condPositions: ArrayLike<number> = []): RopeTable {
   if (headDim % 4 !== 0) throw new Error(`2-D RoPE needs a head dim divisible by 4, got ${headDim}`);
   const f = Math.fround;
   const d = headDim / 2;
@@ -38,6 +41,14 @@ export function ropeTable(headDim: number, gh: number, gw: number, condLen = 0, 
         sin[off + d + 2 * k] = sin[off + d + 2 * k + 1] = Math.sin(ac);
       }
     }
+  }
+  if (condPositions.length > condLen) throw new Error(`RoPE: ${condPositions.length} condition positions for ${condLen} condition rows`);
+  for (let i = 0; i < condPositions.length; i++) {
+    const p = condPositions[i];
+    if (p < 0) continue;
+    if (!Number.isInteger(p) || p >= gh * gw) throw new Error(`RoPE: condition position ${p} is not a grid index (grid ${gh}×${gw})`);
+    cos.copyWithin((gh * gw + i) * headDim, p * headDim, (p + 1) * headDim);
+    sin.copyWithin((gh * gw + i) * headDim, p * headDim, (p + 1) * headDim);
   }
   return { cos, sin, rows, headDim };
 }
@@ -75,9 +86,9 @@ export function applyRope(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
 
 /** RoPE with its tables as buffers `freqs_cos` / `freqs_sin` [gh·gw + condLen, headDim] (upstream state-dict keys). */
 export class Rope extends Module {
-  constructor(readonly headDim: number, readonly gridH: number, readonly gridW: number, readonly condLen = 0, theta = 10000) {
+  constructor(readonly headDim: number, readonly gridH: number, readonly gridW: number, readonly condLen = 0, theta = 10000, condPositions: ArrayLike<number> = []) {
     super();
-    const t = ropeTable(headDim, gridH, gridW, condLen, theta);
+    const t = ropeTable(headDim, gridH, gridW, condLen, theta, condPositions);
     this.buffer('freqs_cos', tf.tensor2d(t.cos, [t.rows, headDim]));
     this.buffer('freqs_sin', tf.tensor2d(t.sin, [t.rows, headDim]));
   }

@@ -14,6 +14,7 @@ const Flags = z.object({
   lr: z.coerce.number().positive().optional(),
   seed: z.coerce.number().int().nonnegative().optional(),
   'frame-embedding': z.enum(['on', 'off']).optional(),
+  'context-rope': z.enum(['on', 'off']).optional(),
   resume: z.enum(['auto', 'no']).default('auto'),
 }).strict();
 
@@ -30,6 +31,7 @@ checkpoints; the same command continues.
   --latents <file>   a latent world written before (shared between runs)
   --steps --batch --lr --seed
   --frame-embedding on|off   learned per-slot frame embeddings on the context tokens (RAEv2: off)
+  --context-rope on|off      context tokens take the 2-D RoPE angles of their grid cell (RAEv2: off)
   --resume auto|no`;
 
 export const trainCommand: Command = {
@@ -37,7 +39,7 @@ export const trainCommand: Command = {
   summary: 'train the navigation world model (frames + action + time offset → future frame)',
   usage,
   async run(argv) {
-    const f = parseFlags(argv, Object.fromEntries(['out', 'config', 'latents', 'steps', 'batch', 'lr', 'seed', 'frame-embedding', 'resume'].map((k) => [k, { type: 'string' as const }])), Flags, 'navworld train');
+    const f = parseFlags(argv, Object.fromEntries(['out', 'config', 'latents', 'steps', 'batch', 'lr', 'seed', 'frame-embedding', 'context-rope', 'resume'].map((k) => [k, { type: 'string' as const }])), Flags, 'navworld train');
     let file: Record<string, unknown> = {};
     if (f.config) {
       try {
@@ -53,6 +55,7 @@ export const trainCommand: Command = {
     if (f.seed != null) merged.seed = f.seed;
     if (f.lr) merged.optimizer = { ...(file.optimizer as object ?? {}), lr: f.lr };
     if (f['frame-embedding']) merged.frameEmbedding = f['frame-embedding'] === 'on';
+    if (f['context-rope']) merged.contextRope = f['context-rope'] === 'on';
     const cfg = parseNavTrainConfig(merged, f.config ? `${f.config} + flags` : 'flags');
     await initRuntime();
     const r = await trainNavWorld(cfg, { resume: f.resume === 'auto', handleSignals: true });

@@ -1,8 +1,9 @@
 /**
  * The RAEv2 navigation condition (docs/method.md, navigation world model), in context:
  *   frames [B, n·N, C] (standardised latents of the n context frames) → Linear(C → D) per token
- *     (the 1×1 patch embedding), with no position or frame embedding by default (RAEv2); optional
- *     learned frame embeddings [n, D] (one per context slot);
+ *     (the 1×1 patch embedding), with no position or frame embedding by default (RAEv2); options:
+ *     learned frame embeddings [n, D] (one per context slot) and `contextRope`, which gives each
+ *     context token the 2-D RoPE angles of its grid cell (RAEv2 rotates no condition token);
  *   action [B, 3] → learned tokens [n_a, D] + Linear(3 → D)(action);
  *   offset [B] (k/128) → one Gaussian-Fourier token (learned token + MLP(Fourier(offset))).
  * Tokens [B, n·N + n_a + 1, D]. The null condition is all zeros (CFG dropout zeroes every part).
@@ -22,6 +23,12 @@ export const NavigationConditionSchema = z.object({
   actionTokens: z.number().int().positive().default(2),
   /** Add a learned embedding per context slot (RAEv2 uses none). */
   frameEmbedding: z.boolean().default(false),
+  /**
+   * Rotate each context token by the 2-D RoPE angles of its grid cell, as if it were an image token
+   * (RAEv2: angle 0 for every condition token). Attention then sees where in the frame a context
+   * token lies relative to the predicted one: docs/navworld.md measures both.
+   */
+  contextRope: z.boolean().default(false),
 }).strict();
 export type NavigationConditionConfig = z.output<typeof NavigationConditionSchema>;
 
@@ -51,6 +58,14 @@ export class NavigationConditionEmbedder extends Module {
     this.actionProj = this.child('action_proj', new Linear(3, dim, { rng }));
     this.actionTokens = this.param('action_tokens', normalInit(rng, [c.actionTokens, dim], 1 / Math.sqrt(dim)));
     this.offsetEmbedder = this.child('offset_embedder', new GaussianFourierEmbedding(dim, { numTokens: 1, rng }));
+  }
+
+  /** Grid cell of each context token when `contextRope` is on (−1: action and offset tokens, angle 0). */
+  get ropePositions(): number[] | undefined {
+    const c = this.config;
+    if (!c.contextRope) return undefined;
+    const frames = Array.from({ length: c.contextFrames * c.tokensPerFrame }, (_, i) => i % c.tokensPerFrame);
+    return [...frames, ...new Array<number>(c.actionTokens + 1).fill(-1)];
   }
 
   /** Condition tokens per sample: n·N + n_a + 1. */

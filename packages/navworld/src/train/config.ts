@@ -19,6 +19,8 @@ export const NavTrainConfigSchema = z.object({
   actionTokens: z.number().int().positive().default(2),
   /** Learned frame embeddings on the context tokens (RAEv2: none). */
   frameEmbedding: z.boolean().default(false),
+  /** Context tokens take the 2-D RoPE angles of their grid cell (RAEv2: angle 0). */
+  contextRope: z.boolean().default(false),
   /** Metric waypoint spacing (m per frame): the world's nominal speed / fps. */
   metricStep: z.number().positive().default(0.2),
 }).strict().transform(({ labelDropout, ...c }) => ({ ...c, conditionDropout: c.conditionDropout ?? labelDropout ?? 0.1 }));

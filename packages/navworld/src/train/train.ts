@@ -40,8 +40,8 @@ export async function latentWorldFor(cfg: Pick<NavTrainConfig, 'latents' | 'worl
 }
 
 /** The navigation condition config for a world and training config. */
-export function navConditionConfig(world: LatentWorld, cfg: Pick<NavTrainConfig, 'contextFrames' | 'actionTokens' | 'frameEmbedding'>): NavigationConditionConfig {
-  return NavigationConditionSchema.parse({ kind: 'navigation', contextFrames: cfg.contextFrames, tokensPerFrame: tokensPerFrame(world), channels: world.channels, actionTokens: cfg.actionTokens, frameEmbedding: cfg.frameEmbedding });
+export function navConditionConfig(world: LatentWorld, cfg: Pick<NavTrainConfig, 'contextFrames' | 'actionTokens' | 'frameEmbedding' | 'contextRope'>): NavigationConditionConfig {
+  return NavigationConditionSchema.parse({ kind: 'navigation', contextFrames: cfg.contextFrames, tokensPerFrame: tokensPerFrame(world), channels: world.channels, actionTokens: cfg.actionTokens, frameEmbedding: cfg.frameEmbedding, contextRope: cfg.contextRope });
 }
 
 /** The training source over the training split, as core's ConditionedLatents. */
