@@ -30,3 +30,27 @@ export function parseFlags<S extends z.ZodType>(argv: string[], options: NonNull
   if (!r.success) throw new UsageError(formatIssues(r.error, `flags for \`raev2 ${command}\``).replace(/^ {2}(\w[\w-]*)/gm, '  --$1'));
   return r.data;
 }
+
+/** Usage line of `--stop-at`, shared by the training commands. */
+export const STOP_AT_USAGE = '  --stop-at <step>   stop after this step and checkpoint; the schedule still spans --steps, so the same command without it continues';
+
+/** `--stop-at <step>` → the step (a positive integer), or undefined when absent. */
+export function parseStopAt(value: string | undefined, command: string): number | undefined {
+  if (value == null) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${command}: --stop-at ${value}: must be a positive integer step`);
+  return n;
+}
+
+/**
+ * How a training command ends when the loop returned before its last step: at `--stop-at` it says so
+ * and exits 0; after a signal it exits 130 (the same command resumes).
+ */
+export function reportEarlyStop(r: { step: number; totalSteps: number }, stopAt: number | undefined): void {
+  if (stopAt != null && r.step >= stopAt) {
+    process.stderr.write(`stopped at step ${r.step}/${r.totalSteps} (--stop-at); the same command without --stop-at continues\n`);
+    return;
+  }
+  process.stderr.write(`stopped at step ${r.step}/${r.totalSteps}; run the same command again to resume\n`);
+  process.exitCode = 130;
+}

@@ -13,9 +13,9 @@ const TOTAL = 40, EVERY = 10;
 interface Exit { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
 /** Run mlp_run.ts; `onLine` may kill the child. */
-function runChild(dir: string, delayMs: number, onLine?: (line: string, kill: (s: NodeJS.Signals) => void) => void): Promise<Exit> {
+function runChild(dir: string, delayMs: number, onLine?: (line: string, kill: (s: NodeJS.Signals) => void) => void, stopAt?: number): Promise<Exit> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions=@raev2/source', '--import', 'tsx', SCRIPT, dir, String(TOTAL), String(EVERY), String(delayMs)], {
+    const child = spawn(process.execPath, ['--conditions=@raev2/source', '--import', 'tsx', SCRIPT, dir, String(TOTAL), String(EVERY), String(delayMs), ...(stopAt != null ? [String(stopAt)] : [])], {
       cwd: ROOT,
       env: { ...process.env, RAEV2_QUIET: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -95,6 +95,21 @@ test('runTraining: SIGINT finishes the step, checkpoints, exits 130; resume cont
   assert.ok(msg, stopped.stderr);
   assert.equal(Number(msg[1]), at, stopped.stderr);
   assert.match(stopped.stderr, new RegExp(`stopped after step ${at}; checkpoint .*ckpt-${at} saved`));
+  const resumed = await runChild(dir, 0);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stdout, /done 40 false/);
+  assert.deepEqual(fingerprint(dir), reference);
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('runTraining stopAt: stops after that step of the full schedule and checkpoints; the same run without it continues bit-identically', async () => {
+  const dir = tmp();
+  const stopped = await runChild(dir, 0, undefined, 17);
+  assert.deepEqual(stopped.stdout.trim().split('\n'), ['ckpt 10', 'ckpt 17', 'done 17 true']);
+  assert.match(stopped.stderr, /stopped at step 17 of 40 as asked; checkpoint .*ckpt-17 saved/);
+  assert.equal(readCheckpointState(latestCheckpoint(dir)!).step, 17);
+  const again = await runChild(dir, 0, undefined, 17); // already there: nothing to do, nothing rewritten
+  assert.deepEqual(again.stdout.trim().split('\n'), ['done 17 true']);
   const resumed = await runChild(dir, 0);
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.match(resumed.stdout, /done 40 false/);

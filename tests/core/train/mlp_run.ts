@@ -1,6 +1,6 @@
 /**
  * Child process of loop.test.ts: a 2-layer MLP regression trained with runTraining (Muon + AdamW,
- * cosine schedule, clipping, EMA, epoch-shuffled batches). Usage: mlp_run.ts <dir> <totalSteps> <checkpointEvery> <delayMs>.
+ * cosine schedule, clipping, EMA, epoch-shuffled batches). Usage: mlp_run.ts <dir> <totalSteps> <checkpointEvery> <delayMs> [stopAt].
  * Prints `ckpt <step>` after each checkpoint and `done <step> <interrupted>` at the end.
  */
 import { tf, initRuntime, Ema, EpochSampler, Linear, Module, Rng, clipGradNorm, disposeGrads, muonWithAdamW, parseSchedule, runTraining, valueAndGrads, type Tensor } from '@raev2/core';
@@ -19,7 +19,7 @@ class Mlp2 extends Module {
   }
 }
 
-const [dir, total, every, delay] = process.argv.slice(2);
+const [dir, total, every, delay, stop] = process.argv.slice(2);
 const totalSteps = Number(total), delayMs = Number(delay);
 await initRuntime({ backend: 'cpu', log: false });
 
@@ -39,6 +39,7 @@ const result = await runTraining({
   dir,
   totalSteps,
   checkpointEvery: Number(every),
+  stopAt: stop != null ? Number(stop) : undefined,
   logEvery: 5,
   modules: { mlp: model },
   optimizer,

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { initRuntime, parseFlags, readJsonFile, mergeConfig, parseStage1Config, formatEvalTable, DATA_SOURCE_HELP, type Command, type Stage1Config } from '@raev2/core';
+import { initRuntime, parseFlags, parseStopAt, reportEarlyStop, STOP_AT_USAGE, readJsonFile, mergeConfig, parseStage1Config, formatEvalTable, DATA_SOURCE_HELP, type Command, type Stage1Config } from '@raev2/core';
 import { DEFAULT_RFD_FEATURES, Stage1EvalFlagsSchema, Stage1StatsFlagsSchema, runStage1Eval, runStage1Stats, runStage1Train } from '../runs/stage1.js';
 import { flagsToConfig, parseResume, stringFlags, type FlagSpec } from './flags.js';
 
@@ -62,12 +62,13 @@ the end decoder/ (EMA weights), stats.safetensors (latent statistics) and stage1
   --gan on|off           --gan-weight --disc-start <epoch> --gan-start <epoch> --disc-backbone <encoder spec>
   --cache latents|none   --checkpoint-every --log-every --sample-every
   --resume auto|no|<checkpoint dir>   continue from the latest checkpoint in --out (auto), start fresh (no), or from a checkpoint
+${STOP_AT_USAGE}
 
 A quick CPU run: raev2 stage1 train --data emoji:google --out runs/s1 --image-size 112 --epochs 2 --perceptual none --gan off`;
 
 /** Parse `stage1 train` argv into a validated config and resume choice. */
-export function parseTrainArgs(argv: string[]): { config: Stage1Config; resume: boolean | string } {
-  const f = parseFlags(argv, stringFlags([...Object.keys(TRAIN_FLAGS), 'config', 'resume']), z.record(z.string(), z.string().optional()), 'stage1 train');
+export function parseTrainArgs(argv: string[]): { config: Stage1Config; resume: boolean | string; stopAt?: number } {
+  const f = parseFlags(argv, stringFlags([...Object.keys(TRAIN_FLAGS), 'config', 'resume', 'stop-at']), z.record(z.string(), z.string().optional()), 'stage1 train');
   const file = f.config != null ? readJsonFile(z.record(z.string(), z.unknown()), f.config) : {};
   const merged = mergeConfig(file, flagsToConfig(f, TRAIN_FLAGS));
   let config: Stage1Config;
@@ -79,7 +80,7 @@ export function parseTrainArgs(argv: string[]): { config: Stage1Config; resume: 
     throw new Error((e as Error).message.replace(/^ {2}([\w.]+):/gm, (m, p: string) => (byPath.has(p) && f[byPath.get(p)!] !== undefined ? `  ${p} (--${byPath.get(p)}):` : m)));
   }
   const resume = parseResume(f.resume, fs.existsSync);
-  return { config, resume };
+  return { config, resume, stopAt: parseStopAt(f['stop-at'], 'stage1 train') };
 }
 
 export const stage1TrainCommand: Command = {
@@ -87,14 +88,10 @@ export const stage1TrainCommand: Command = {
   summary: 'train the RAE decoder on a frozen encoder (L1 + perceptual + GAN), with checkpoints and resume',
   usage: TRAIN_USAGE,
   async run(argv) {
-    const { config, resume } = parseTrainArgs(argv);
+    const { config, resume, stopAt } = parseTrainArgs(argv);
     await initRuntime();
-    const r = await runStage1Train(config, { resume });
-    if (r.interrupted) {
-      process.stderr.write(`stopped at step ${r.step}/${r.totalSteps}; run the same command again to resume\n`);
-      process.exitCode = 130;
-      return;
-    }
+    const r = await runStage1Train(config, { resume, stopAt });
+    if (r.interrupted) return reportEarlyStop(r, stopAt);
     process.stderr.write(`done: ${r.step} steps; decoder ${r.decoderDir}, statistics ${r.statsFile}\n`);
   },
 };

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { initRuntime, parseFlags, readJsonFile, mergeConfig, parseStage2Config, readMetrics, stepsToReach, DATA_SOURCE_HELP, METRICS_FILE, type Command, type MetricsRecord, type Stage2Config } from '@raev2/core';
+import { initRuntime, parseFlags, parseStopAt, reportEarlyStop, STOP_AT_USAGE, readJsonFile, mergeConfig, parseStage2Config, readMetrics, stepsToReach, DATA_SOURCE_HELP, METRICS_FILE, type Command, type MetricsRecord, type Stage2Config } from '@raev2/core';
 import { runStage2Train } from '../runs/stage2.js';
 import { flagsToConfig, parseResume, stringFlags, type FlagSpec } from './flags.js';
 
@@ -98,18 +98,20 @@ resumes in --out (Ctrl-C checkpoints); writes samples/ (per-class grids) and met
   --sample-every --sample-per-class --sample-steps --sample-guidance none|cfg|free|free+cfg --sample-cfg-scale --sample-free-scale
   --metric-every <n|none> --metric-count --metric-steps --metric-spaces latent,mobilenetv2 --probe on|off
   --metric-guidance none|cfg|free|free+cfg --metric-cfg-scale --metric-free-scale   (autoguidance needs a second model: raev2 sample --weak)
-  --resume auto|no|<checkpoint dir>   continue from the latest checkpoint in --out (auto), start fresh (no), or from a checkpoint`;
+  --resume auto|no|<checkpoint dir>   continue from the latest checkpoint in --out (auto), start fresh (no), or from a checkpoint
+${STOP_AT_USAGE}`;
 
 /** Parse `stage2 train` argv into a validated config and options. */
-export function parseStage2TrainArgs(argv: string[]): { config: Stage2Config; resume: boolean | string; recache: boolean } {
-  const opts = { ...stringFlags([...Object.keys(TRAIN_FLAGS), 'config', 'resume']), recache: { type: 'boolean' as const } };
+export function parseStage2TrainArgs(argv: string[]): { config: Stage2Config; resume: boolean | string; recache: boolean; stopAt?: number } {
+  const opts = { ...stringFlags([...Object.keys(TRAIN_FLAGS), 'config', 'resume', 'stop-at']), recache: { type: 'boolean' as const } };
   const f = parseFlags(argv, opts, z.record(z.string(), z.union([z.string(), z.boolean()]).optional()), 'stage2 train') as Record<string, string | boolean | undefined>;
   const cfgFile = typeof f.config === 'string' ? f.config : undefined;
   const file = cfgFile != null ? readJsonFile(z.record(z.string(), z.unknown()), cfgFile) : {};
   const merged = mergeConfig(file, flagsToConfig(f, TRAIN_FLAGS));
   const config = parseStage2Config(merged, cfgFile != null ? `stage-2 config (${cfgFile} + flags)` : 'stage-2 config (flags)');
   const resume = parseResume(typeof f.resume === 'string' ? f.resume : undefined, fs.existsSync);
-  return { config, resume, recache: f.recache === true };
+  const stopAt = parseStopAt(typeof f['stop-at'] === 'string' ? f['stop-at'] : undefined, 'stage2 train');
+  return { config, resume, recache: f.recache === true, stopAt };
 }
 
 /** A one-line summary of a metrics record. */
@@ -124,20 +126,17 @@ export const stage2TrainCommand: Command = {
   summary: 'train the latent DiT^DH (flow matching) on RAE latents, with samples, generation metrics, checkpoints and resume',
   usage: TRAIN_USAGE,
   async run(argv) {
-    const { config, resume, recache } = parseStage2TrainArgs(argv);
+    const { config, resume, recache, stopAt } = parseStage2TrainArgs(argv);
     await initRuntime();
     const r = await runStage2Train(config, {
       resume,
       recache,
+      stopAt,
       onStart: (i) => process.stderr.write(`stage 2: latent ${i.resolved.grid.join('×')}×${i.resolved.channels}, shift ${i.resolved.shift.toFixed(3)}, ${i.resolved.classes.length} classes, ${i.trainImages} training / ${i.heldOutImages} held-out images; ` +
         `DiT ${i.resolved.dit.arch} ${(i.parameters / 1e6).toFixed(2)}M parameters; ${i.totalSteps} steps (${(i.totalSteps / i.stepsPerEpoch).toFixed(1)} epochs)\n`),
       onMetrics: (m) => process.stderr.write(`\n${formatMetrics(m)}\n`),
     });
-    if (r.interrupted) {
-      process.stderr.write(`stopped at step ${r.step}/${r.totalSteps}; run the same command again to resume\n`);
-      process.exitCode = 130;
-      return;
-    }
+    if (r.interrupted) return reportEarlyStop(r, stopAt);
     const all = readMetrics(path.join(config.out, METRICS_FILE));
     const last = all[all.length - 1];
     if (last) {

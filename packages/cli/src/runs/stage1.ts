@@ -167,7 +167,7 @@ async function loadImages(ds: ImageDataset, size: [number, number], label: strin
 }
 
 /** Train from a validated config; `resume` as runTraining. */
-export async function runStage1Train(cfg: Stage1Config, opts: { resume?: boolean | string; handleSignals?: boolean } = {}): Promise<Stage1Result> {
+export async function runStage1Train(cfg: Stage1Config, opts: { resume?: boolean | string; handleSignals?: boolean; stopAt?: number } = {}): Promise<Stage1Result> {
   if (typeof opts.resume === 'string') readCheckpointState(opts.resume); // a bad checkpoint path fails here, before any work
   checkImageSize(cfg.imageSize);
   const lock = prepareRunDir(cfg.out); // the output folder is checked and locked before any work

@@ -50,6 +50,8 @@ export interface Stage1RunOptions {
   /** As runTraining: true (default) resumes from `out`'s latest checkpoint, a path from that one. */
   resume?: boolean | string;
   handleSignals?: boolean;
+  /** Stop after this step and checkpoint (the schedule still spans every step; the same run without it continues). */
+  stopAt?: number;
   onLog?: (r: LogRecord) => void;
   onCheckpoint?: (info: { step: number; path: string }) => void | Promise<void>;
 }
@@ -196,6 +198,7 @@ export async function trainStage1(cfg: Stage1Config, parts: Stage1Parts, opts: S
       resume: opts.resume ?? true,
       label: 'stage1 train',
       handleSignals: opts.handleSignals,
+      stopAt: opts.stopAt,
       onLog: opts.onLog,
       onCheckpoint: opts.onCheckpoint,
       step: async (ctx) => {

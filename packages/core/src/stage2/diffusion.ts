@@ -63,6 +63,8 @@ export interface DiffusionRunOptions {
   /** As runTraining: true (default) resumes from `out`'s latest checkpoint, a path from that one, false refuses existing checkpoints. */
   resume?: boolean | string;
   handleSignals?: boolean;
+  /** Stop after this step and checkpoint (the schedule still spans every step; the same run without it continues). */
+  stopAt?: number;
   onLog?: (r: LogRecord) => void;
   /** The plan (default planDiffusion(cfg, source)). */
   plan?: DiffusionPlan;
@@ -135,6 +137,7 @@ export async function trainDiffusion(cfg: DiffusionTrainConfig, source: Conditio
       resume: opts.resume ?? true,
       label: 'stage2 train',
       handleSignals: opts.handleSignals,
+      stopAt: opts.stopAt,
       onLog: opts.onLog,
       step: async (ctx) => {
         if (!started) {

@@ -40,6 +40,8 @@ export interface Stage2RunOptions {
   /** As runTraining: true (default) resumes from `out`'s latest checkpoint, a path from that one, false refuses existing checkpoints. */
   resume?: boolean | string;
   handleSignals?: boolean;
+  /** Stop after this step and checkpoint (the schedule still spans every step; the same run without it continues). */
+  stopAt?: number;
   /** Rebuild the latent caches even when they exist. */
   recache?: boolean;
   onLog?: (r: LogRecord) => void;
@@ -200,6 +202,7 @@ export async function trainStage2(cfg: Stage2Config, parts: Stage2Parts, grid: [
       configIgnore: [...configIgnore, ...RENAMED_FIELDS], // their values were compared by checkResume
       resume: opts.resume ?? true,
       handleSignals: opts.handleSignals,
+      stopAt: opts.stopAt,
       onLog: opts.onLog,
       onStart: (info) => opts.onStart?.({ resolved, parameters: info.parameters, totalSteps: info.totalSteps, stepsPerEpoch: info.stepsPerEpoch, trainImages: parts.data.train.size, heldOutImages: parts.data.heldOut?.size ?? 0 }),
       onResume: (step) => truncateMetrics(metricsFile, step), // a resumed run forgets records written after its checkpoint

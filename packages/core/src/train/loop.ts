@@ -77,6 +77,12 @@ export interface TrainingOptions {
   label?: string;
   /** Install SIGINT/SIGTERM handlers (default true). */
   handleSignals?: boolean;
+  /**
+   * Stop after this step and checkpoint, as Ctrl-C would, while the schedule still spans
+   * `totalSteps`: the same run without it continues bit-identically (time-boxed jobs, and the exact
+   * provenance of a checkpoint taken part-way through a schedule).
+   */
+  stopAt?: number;
   /** Forward, backward and optimiser update of one step; returns scalars to log (e.g. `{ loss }`). */
   step: (ctx: StepContext) => Record<string, number> | Promise<Record<string, number>>;
   onCheckpoint?: (info: { step: number; path: string }) => void | Promise<void>;
@@ -86,7 +92,7 @@ export interface TrainingOptions {
 export interface TrainingResult {
   /** Completed steps. */
   step: number;
-  /** True when a signal stopped the run before `totalSteps`. */
+  /** True when a signal or `stopAt` stopped the run before `totalSteps`. */
   interrupted: boolean;
   signal?: NodeJS.Signals;
   /** Checkpoint the run resumed from. */
@@ -108,6 +114,7 @@ export async function runTraining(opts: TrainingOptions): Promise<TrainingResult
   for (const [k, v] of Object.entries({ totalSteps, checkpointEvery, logEvery })) {
     if (!Number.isInteger(v) || v < (k === 'totalSteps' ? 0 : 1)) throw new Error(`runTraining: ${k} must be an integer ≥ ${k === 'totalSteps' ? 0 : 1}, got ${v}`);
   }
+  if (opts.stopAt != null && (!Number.isInteger(opts.stopAt) || opts.stopAt < 1)) throw new Error(`runTraining: stopAt must be an integer ≥ 1, got ${opts.stopAt}`);
   const lock = acquireRunLock(dir);
   try {
     return await train(opts, logEvery);
@@ -163,13 +170,14 @@ async function train(opts: TrainingOptions, logEvery: number): Promise<TrainingR
   const handle = opts.handleSignals ?? true;
   if (handle) for (const s of ['SIGINT', 'SIGTERM'] as const) process.on(s, onSignal);
 
+  const stopAt = Math.min(opts.stopAt ?? totalSteps, totalSteps);
   const bar = progress({ label: opts.label ?? 'train', total: totalSteps, unit: 'step', start: step });
   let windowStart = performance.now(), windowSteps = 0;
   let lastValues: Record<string, number> = {};
   let lr: number | undefined;
   let tensorsAtLog = -1, leakWarned = false;
   try {
-    while (step < totalSteps && signal == null) {
+    while (step < stopAt && signal == null) {
       if (opts.schedule && opts.optimizer) opts.optimizer.lr = lr = lrAt(opts.schedule, step);
       inStep = true;
       lastValues = await opts.step({ step, rng: opts.rng, state, lr });
@@ -191,7 +199,7 @@ async function train(opts: TrainingOptions, logEvery: number): Promise<TrainingR
       bar.update(step, lr != null ? { ...lastValues, lr } : lastValues);
       // yield to the event loop so signal handlers run between steps
       await new Promise((r) => setImmediate(r));
-      const last = step === totalSteps || signal != null;
+      const last = step === stopAt || signal != null;
       // an interrupted run logs nothing extra: its partial window is checkpointed and the resumed run completes it
       if (step % logEvery === 0 || step === totalSteps) {
         const now = performance.now();
@@ -214,11 +222,12 @@ async function train(opts: TrainingOptions, logEvery: number): Promise<TrainingR
     }
     if (savedAt !== step) await save();
     if (signal != null && step < totalSteps) process.stderr.write(`${signal}: stopped after step ${step}; checkpoint ${checkpoint} saved (the same command resumes)\n`);
+    else if (step < totalSteps) process.stderr.write(`stopped at step ${step} of ${totalSteps} as asked; checkpoint ${checkpoint} saved (the same command without the stop continues)\n`);
   } finally {
     if (handle) for (const s of ['SIGINT', 'SIGTERM'] as const) process.off(s, onSignal);
   }
   bar.finish(lastValues);
-  return { step, interrupted: signal != null && step < totalSteps, signal, resumedFrom, checkpoint, state };
+  return { step, interrupted: step < totalSteps, signal, resumedFrom, checkpoint, state };
 }
 
 /** Drop log lines past `step` (written after the checkpoint a resume starts from) and a torn last line. */

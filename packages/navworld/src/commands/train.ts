@@ -1,7 +1,7 @@
 /** `raev2 navworld train`: the navigation world model on core's generic stage-2 loop. */
 import * as fs from 'node:fs';
 import { z } from 'zod';
-import { initRuntime, parseFlags, UsageError, type Command } from '@raev2/core';
+import { initRuntime, parseFlags, reportEarlyStop, STOP_AT_USAGE, UsageError, type Command } from '@raev2/core';
 import { parseNavTrainConfig } from '../train/config.js';
 import { trainNavWorld } from '../train/train.js';
 
@@ -16,6 +16,7 @@ const Flags = z.object({
   'frame-embedding': z.enum(['on', 'off']).optional(),
   'context-rope': z.enum(['on', 'off']).optional(),
   resume: z.enum(['auto', 'no']).default('auto'),
+  'stop-at': z.coerce.number().int().positive().optional(),
 }).strict();
 
 const usage = `usage: raev2 navworld train --out <run> [--config run.json] [flags]
@@ -32,14 +33,15 @@ checkpoints; the same command continues.
   --steps --batch --lr --seed
   --frame-embedding on|off   learned per-slot frame embeddings on the context tokens (RAEv2: off)
   --context-rope on|off      context tokens take the 2-D RoPE angles of their grid cell (RAEv2: off)
-  --resume auto|no`;
+  --resume auto|no
+${STOP_AT_USAGE}`;
 
 export const trainCommand: Command = {
   name: 'navworld train',
   summary: 'train the navigation world model (frames + action + time offset → future frame)',
   usage,
   async run(argv) {
-    const f = parseFlags(argv, Object.fromEntries(['out', 'config', 'latents', 'steps', 'batch', 'lr', 'seed', 'frame-embedding', 'context-rope', 'resume'].map((k) => [k, { type: 'string' as const }])), Flags, 'navworld train');
+    const f = parseFlags(argv, Object.fromEntries(['out', 'config', 'latents', 'steps', 'batch', 'lr', 'seed', 'frame-embedding', 'context-rope', 'resume', 'stop-at'].map((k) => [k, { type: 'string' as const }])), Flags, 'navworld train');
     let file: Record<string, unknown> = {};
     if (f.config) {
       try {
@@ -58,8 +60,8 @@ export const trainCommand: Command = {
     if (f['context-rope']) merged.contextRope = f['context-rope'] === 'on';
     const cfg = parseNavTrainConfig(merged, f.config ? `${f.config} + flags` : 'flags');
     await initRuntime();
-    const r = await trainNavWorld(cfg, { resume: f.resume === 'auto', handleSignals: true });
-    if (r.interrupted) process.exitCode = 130;
+    const r = await trainNavWorld(cfg, { resume: f.resume === 'auto', handleSignals: true, stopAt: f['stop-at'] });
+    if (r.interrupted) reportEarlyStop(r, f['stop-at']);
     console.log(`navworld train: step ${r.step}/${r.totalSteps} → ${r.dir}${r.interrupted ? ' (interrupted; run again to continue)' : ''}`);
   },
 };

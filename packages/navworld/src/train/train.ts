@@ -51,7 +51,7 @@ export function trainingSource(world: LatentWorld, condition: NavigationConditio
 }
 
 /** Train (or resume) a navworld run. */
-export async function trainNavWorld(cfg: NavTrainConfig, opts: { resume?: boolean | string; handleSignals?: boolean } = {}): Promise<DiffusionResult & { info: NavRunInfo }> {
+export async function trainNavWorld(cfg: NavTrainConfig, opts: { resume?: boolean | string; handleSignals?: boolean; stopAt?: number } = {}): Promise<DiffusionResult & { info: NavRunInfo }> {
   const { world, file } = await latentWorldFor(cfg);
   const condition = navConditionConfig(world, cfg);
   const train = world.trajectories.filter((t) => t.split === 'train').map((t) => t.poses);
@@ -62,6 +62,7 @@ export async function trainNavWorld(cfg: NavTrainConfig, opts: { resume?: boolea
   const result = await trainDiffusion(cfg, source, {
     resume: opts.resume,
     handleSignals: opts.handleSignals,
+    stopAt: opts.stopAt,
     plan,
     runConfig: { config: cfg, dit: plan.dit },
     configIgnore: ['config.steps', 'config.checkpointEvery', 'config.logEvery', 'config.keep', 'config.out', 'config.latents'],

@@ -1,7 +1,7 @@
 /** `raev2 t2i train`: flags (or --config) → a validated T2I config → trainT2I. */
 import * as fs from 'node:fs';
 import { z } from 'zod';
-import { initRuntime, parseFlags, readJsonFile, mergeConfig, type Command } from '@raev2/core';
+import { initRuntime, parseFlags, reportEarlyStop, STOP_AT_USAGE, readJsonFile, mergeConfig, type Command } from '@raev2/core';
 import { parseT2ITrainConfig } from '../train/config.js';
 import { trainT2I } from '../train/run.js';
 import { int, num, onOff, str } from './flags.js';
@@ -18,18 +18,19 @@ checkpoints; generate with \`raev2 t2i generate --run <out>\`.
   --mask-pads on|off  --keep-pooled on|off  --max-tokens <n>   text condition options
   --steps --batch --lr --seed --checkpoint-every --log-every
   --encoder <spec> --image-size <px> --stats <file>
-  --resume auto|no   (default auto: continue from the latest checkpoint in --out)`;
+  --resume auto|no   (default auto: continue from the latest checkpoint in --out)
+${STOP_AT_USAGE}`;
 
 const Flags = z
   .object({
     config: z.string().optional(), data: z.string().optional(), 'text-encoder': z.string().optional(), out: z.string().optional(),
     variant: z.string().optional(), 'mask-pads': onOff.optional(), 'keep-pooled': onOff.optional(), 'max-tokens': int.optional(),
     steps: int.optional(), batch: int.optional(), lr: num.optional(), seed: int.optional(), 'checkpoint-every': int.optional(), 'log-every': int.optional(),
-    encoder: z.string().optional(), 'image-size': int.optional(), stats: z.string().optional(), resume: z.enum(['auto', 'no']).optional(),
+    encoder: z.string().optional(), 'image-size': int.optional(), stats: z.string().optional(), resume: z.enum(['auto', 'no']).optional(), 'stop-at': int.optional(),
   })
   .strict();
 
-const OPTIONS = Object.fromEntries(['config', 'data', 'text-encoder', 'out', 'variant', 'mask-pads', 'keep-pooled', 'max-tokens', 'steps', 'batch', 'lr', 'seed', 'checkpoint-every', 'log-every', 'encoder', 'image-size', 'stats', 'resume'].map((k) => [k, str]));
+const OPTIONS = Object.fromEntries(['config', 'data', 'text-encoder', 'out', 'variant', 'mask-pads', 'keep-pooled', 'max-tokens', 'steps', 'batch', 'lr', 'seed', 'checkpoint-every', 'log-every', 'encoder', 'image-size', 'stats', 'resume', 'stop-at'].map((k) => [k, str]));
 
 /** Flags (over an optional JSON config) → the validated config. */
 export function parseT2ITrainArgs(argv: string[]) {
@@ -44,7 +45,7 @@ export function parseT2ITrainArgs(argv: string[]) {
     }).filter(([, v]) => v !== undefined),
   );
   const merged = mergeConfig(file, fromFlags);
-  return { config: parseT2ITrainConfig(merged, f.config ? `t2i train config (${f.config} + flags)` : 't2i train config (flags)'), resume: f.resume !== 'no' };
+  return { config: parseT2ITrainConfig(merged, f.config ? `t2i train config (${f.config} + flags)` : 't2i train config (flags)'), resume: f.resume !== 'no', stopAt: f['stop-at'] };
 }
 
 export const t2iTrainCommand: Command = {
@@ -52,11 +53,11 @@ export const t2iTrainCommand: Command = {
   summary: 'train a text-conditioned DiT^DH (or a baseline) on captioned images',
   usage: USAGE,
   async run(argv) {
-    const { config, resume } = parseT2ITrainArgs(argv);
+    const { config, resume, stopAt } = parseT2ITrainArgs(argv);
     if (config.data.startsWith('manifest:') && !fs.existsSync(config.data.slice(9))) throw new Error(`--data: manifest ${config.data.slice(9)} does not exist`);
     await initRuntime();
-    const r = await trainT2I(config, { resume, handleSignals: true });
-    if (r.interrupted) process.exitCode = 130;
+    const r = await trainT2I(config, { resume, handleSignals: true, stopAt });
+    if (r.interrupted) reportEarlyStop(r, stopAt);
     console.log(`${r.interrupted ? 'stopped' : 'finished'} at step ${r.step}/${r.totalSteps}; checkpoints in ${r.dir}`);
   },
 };

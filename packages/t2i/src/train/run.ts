@@ -44,6 +44,8 @@ export function readT2IRun(dir: string): T2IRun {
 export interface T2ITrainOptions {
   resume?: boolean | string;
   handleSignals?: boolean;
+  /** Stop after this step and checkpoint (the schedule still spans every step; the same run without it continues). */
+  stopAt?: number;
   onLog?: (r: LogRecord) => void;
   /** A text encoder already loaded (else loaded from cfg.textEncoder); the caller keeps ownership. */
   textEncoder?: TextEncoder;
@@ -82,7 +84,7 @@ export async function trainT2I(cfg: T2ITrainConfig, opts: T2ITrainOptions = {}):
     const run: T2IRun = { format: 'raev2-t2i-run', variant: cfg.variant, textEncoder: cfg.textEncoder, encoder: cfg.encoder, imageSize: cfg.imageSize, stats: path.resolve(statsFile), text: cfg.text, ...(captionIds ? { captionIds } : {}) };
     writeFileAtomic(path.join(cfg.out, T2I_RUN_FILE), JSON.stringify(run, null, 2) + '\n');
     const plan = planDiffusion(diffusion, source);
-    return await trainDiffusion(diffusion, source, { plan, resume: opts.resume, handleSignals: opts.handleSignals, onLog: opts.onLog, runConfig: { t2i: cfg, dit: plan.dit, shift: plan.shift }, configIgnore: RESUME_IGNORE });
+    return await trainDiffusion(diffusion, source, { plan, resume: opts.resume, handleSignals: opts.handleSignals, stopAt: opts.stopAt, onLog: opts.onLog, runConfig: { t2i: cfg, dit: plan.dit, shift: plan.shift }, configIgnore: RESUME_IGNORE });
   } finally {
     encoder.dispose();
     if (opts.textEncoder == null) text?.dispose();
