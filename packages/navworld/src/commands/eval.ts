@@ -81,7 +81,7 @@ export const evalCommand: Command = {
         videos.push({ split: ex.split, file: path.basename(file) });
         tf.dispose([ex.pred, ex.real]);
       }
-      const metrics = { run: f.run, checkpoint: m.checkpoint, decoder: source, flags: f, splits: result.splits, turns: result.turns, plan: plan && { mean: plan.mean, options: plan.options, episodes: plan.episodes.map((e) => ({ map: e.map, errors: e.errors })) } };
+      const metrics = { run: f.run, checkpoint: m.checkpoint, decoder: source, flags: f, splits: result.splits, inverseDynamics: result.inverseDynamics, turns: result.turns, plan: plan && { mean: plan.mean, options: plan.options, episodes: plan.episodes.map((e) => ({ map: e.map, errors: e.errors })) } };
       writeFileAtomic(path.join(f.out, 'metrics.json'), JSON.stringify(metrics, null, 2) + '\n');
       const planMap = plan ? new Simulator(m.info.world).map(plan.episodes[0].map) : undefined;
       const html = renderReport({

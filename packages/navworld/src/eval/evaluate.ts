@@ -4,8 +4,9 @@
  * latent FD; clip-level FD proxy for rollouts) for the trained model and, in the same run, the
  * baselines copy-last-frame, an untrained model of the same config and the model with its actions
  * zeroed (and `recon`, the decoder applied to the true target latent: the ceiling of decoded
- * predictions); plus counterfactual turns (left / straight / right from one context) against the
- * simulator's true frames.
+ * predictions); action adherence by an inverse-dynamics probe trained on real latent pairs
+ * (eval/inverse_dynamics.ts); plus counterfactual turns (left / straight / right from one context)
+ * against the simulator's true frames.
  */
 import { tf, Rng, type RAE, type Tensor } from '@raev2/core';
 import { actionBetween } from '../actions.js';
@@ -17,6 +18,7 @@ import { navCondition, predictLatents, rollout, type PredictOptions } from '../m
 import { untrainedLike, type NavModel } from '../model/load.js';
 import { Simulator } from './frames.js';
 import { clipFD, cosine, scoreHorizon, type HorizonScore } from './metrics.js';
+import { ACTION_COMPONENTS, actionAccuracy, fitInverseDynamics } from './inverse_dynamics.js';
 
 export const METHODS = ['model', 'no-action', 'untrained', 'copy-last', 'recon'] as const;
 export type Method = (typeof METHODS)[number];
@@ -56,6 +58,8 @@ export interface TurnResult {
 export interface EvalResult {
   splits: Partial<Record<Split, SplitResult>>;
   turns: TurnResult;
+  /** The inverse-dynamics probe: tercile classes per action component, accuracy on its training pairs. */
+  inverseDynamics: { components: string[]; trainAccuracy: number[] };
   /** For the report: a few rollouts' decoded frames [T, H, W, 3] (pred, true) per split. */
   examples: { split: Split; pred: Tensor; real: Tensor; poses: Pose[]; map: number }[];
 }
@@ -105,7 +109,9 @@ export async function evaluateNavWorld(m: NavModel, world: LatentWorld, rae: RAE
     }
   };
   const imagesOf = (zs: Float32Array[]) => decode(rae, zs, world.grid, C);
-  const result: EvalResult = { splits: {}, turns: { cosine: [], psnr: [], actions: [] }, examples: [] };
+  o.onProgress?.('inverse-dynamics probe on real training pairs');
+  const idProbe = fitInverseDynamics(world, m.info.scale, { maxOffset: m.info.maxOffset, seed: o.seed });
+  const result: EvalResult = { splits: {}, turns: { cosine: [], psnr: [], actions: [] }, inverseDynamics: { components: [...ACTION_COMPONENTS], trainAccuracy: idProbe.trainAccuracy }, examples: [] };
   try {
     for (const split of o.splits) {
       const rng = new Rng(o.seed + split.length);
@@ -129,6 +135,7 @@ export async function evaluateNavWorld(m: NavModel, world: LatentWorld, rae: RAE
           // copy-last copies the true last frame's pixels; the models' latents go through the decoder
           const img = method === 'copy-last' ? lastImg.clone() : imagesOf(zs);
           byMethod[method] = scoreHorizon(zs, real, C, { pred: img, real: realImg });
+          byMethod[method].actionAcc = actionAccuracy(idProbe, ctx.map((c) => c[n - 1]), zs, actions).mean;
           img.dispose();
         }
         tf.dispose([realImg, lastImg]);
@@ -203,5 +210,6 @@ export async function evaluateNavWorld(m: NavModel, world: LatentWorld, rae: RAE
     return result;
   } finally {
     untrained.dit.dispose();
+    idProbe.dispose();
   }
 }

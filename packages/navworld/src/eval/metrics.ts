@@ -12,6 +12,8 @@ export interface HorizonScore {
   psnr?: number;
   ssim?: number;
   fdLatent: number;
+  /** Inverse-dynamics probe accuracy on (last context frame, prediction), mean over dx, dy, dyaw (eval/inverse_dynamics.ts). */
+  actionAcc?: number;
 }
 
 const mean = (xs: number[]) => xs.reduce((s, v) => s + v, 0) / Math.max(1, xs.length);

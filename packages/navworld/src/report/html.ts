@@ -20,9 +20,11 @@ export interface ReportInput {
   notes: string[];
 }
 
-function table(rows: Record<string, Record<string, { latentCos: number; psnr?: number; ssim?: number; fdLatent: number }>>, methods: readonly string[], what: string): string {
-  const head = `<tr><th>${what}</th>${methods.map((m) => `<th colspan="4">${esc(m)}</th>`).join('')}</tr><tr><th></th>${methods.map(() => '<th>cos</th><th>PSNR</th><th>SSIM</th><th>FD</th>').join('')}</tr>`;
-  const body = Object.entries(rows).map(([h, r]) => `<tr><td>${h}</td>${methods.map((m) => { const s = r[m]; return s ? `<td>${f(s.latentCos)}</td><td>${f(s.psnr, 2)}</td><td>${f(s.ssim)}</td><td>${f(s.fdLatent, 2)}</td>` : '<td colspan="4">–</td>'; }).join('')}</tr>`).join('');
+function table(rows: Record<string, Record<string, { latentCos: number; psnr?: number; ssim?: number; fdLatent: number; actionAcc?: number }>>, methods: readonly string[], what: string): string {
+  const act = Object.values(rows).some((r) => Object.values(r).some((s) => s?.actionAcc != null));
+  const cols = act ? 5 : 4;
+  const head = `<tr><th>${what}</th>${methods.map((m) => `<th colspan="${cols}">${esc(m)}</th>`).join('')}</tr><tr><th></th>${methods.map(() => `<th>cos</th><th>PSNR</th><th>SSIM</th><th>FD</th>${act ? '<th>act</th>' : ''}`).join('')}</tr>`;
+  const body = Object.entries(rows).map(([h, r]) => `<tr><td>${h}</td>${methods.map((m) => { const s = r[m]; return s ? `<td>${f(s.latentCos)}</td><td>${f(s.psnr, 2)}</td><td>${f(s.ssim)}</td><td>${f(s.fdLatent, 2)}</td>${act ? `<td>${f(s.actionAcc)}</td>` : ''}` : `<td colspan="${cols}">–</td>`; }).join('')}</tr>`).join('');
   return `<table>${head}${body}</table>`;
 }
 
@@ -31,7 +33,7 @@ export function renderReport(r: ReportInput): string {
   for (const n of r.notes) parts.push(`<p>${esc(n)}</p>`);
   for (const [split, s] of Object.entries(r.result.splits)) {
     if (!s) continue;
-    parts.push(`<h2>${esc(split)}</h2><h3>Single-step prediction (k frames ahead, 4 Hz)</h3>`);
+    parts.push(`<h2>${esc(split)}</h2><h3>Single-step prediction (k frames ahead, 4 Hz)</h3><p>cos: latent cosine to the true frame; FD: latent FD; act: inverse-dynamics probe accuracy on (last context frame, prediction), mean over dx / dy / dyaw terciles (chance ≈ 0.33; recon is the ceiling; the probe's accuracy on its real training pairs: ${r.result.inverseDynamics.trainAccuracy.map((a, i) => `${r.result.inverseDynamics.components[i]} ${f(a)}`).join(', ')}).</p>`);
     const methods: Method[] = ['model', 'no-action', 'untrained', 'copy-last', 'recon'];
     parts.push(table(s.singleStep, methods, 'k'));
     parts.push(`<h3>Autoregressive rollouts (step h)</h3>`);
