@@ -15,7 +15,7 @@ export function linePlot(series: Record<string, [number, number][]>, title: stri
   const L = 48, R = 110, T = 24, B = 32;
   const sx = (x: number) => L + ((x - x0) / Math.max(1e-9, x1 - x0)) * (w - L - R);
   const sy = (y: number) => h - B - ((y - y0) / (y1 - y0)) * (h - T - B);
-  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif" font-size="10">`,
+  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" class="plot" aria-label="${esc(title)}" width="${w}" height="${h}" font-family="sans-serif" font-size="10">`,
     `<text x="${w / 2}" y="14" text-anchor="middle" font-size="12">${esc(title)}</text>`,
     `<line x1="${L}" y1="${h - B}" x2="${w - R}" y2="${h - B}" stroke="#333"/><line x1="${L}" y1="${T}" x2="${L}" y2="${h - B}" stroke="#333"/>`,
     `<text x="${(L + w - R) / 2}" y="${h - 6}" text-anchor="middle">${esc(xLabel)}</text>`];

@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { initRuntime, parseFlags, writeFileAtomic, parseStage1Config, loadStats, disposeStats, type Command } from '@raev2/core';
+import { initRuntime, parseFlags, writeFileAtomic, parseStage1Config, loadStats, disposeStats, latestCheckpoint, readCheckpointState, type Command } from '@raev2/core';
 import { loadEncoder } from '@raev2/encoders';
 import {
   emojiCaptionSet, splitHeldOut, runTowerTrain, trainT2I, parseT2ITrainConfig, loadT2IModel, writeGenerations, evaluateT2I, untrainedLike,
@@ -24,7 +24,7 @@ export const T2I_DEMO_USAGE = `usage: npm run demo -- --task t2i [--train] [--qu
 
   --train            rebuild the text tower, the decoder and the DiT^DH here (else: the shipped checkpoint)
   --quick            tiny steps everywhere (CI; < 5 minutes)
-  --tower-steps 800  --decoder-steps 1350  --dit-steps 500  --seed 0  --scale 3 (CFG)  --per-prompt 4`;
+  --tower-steps 800  --decoder-steps 1350  --dit-steps 3000  --seed 0  --scale 3 (CFG)  --per-prompt 4`;
 
 const Flags = z
   .object({
@@ -39,6 +39,9 @@ export function parseT2IDemoArgs(argv: string[]): T2IDemoFlags {
   const s = { type: 'string' } as const, b = { type: 'boolean' } as const;
   return parseFlags(argv, { task: s, train: b, quick: b, out: s, 'tower-steps': s, 'decoder-steps': s, 'dit-steps': s, seed: s, scale: s, 'per-prompt': s }, Flags, 'demo --task t2i');
 }
+
+/** Step counts of `--train` without flags (the shipped checkpoint's). */
+export const T2I_DEMO_STEPS = { tower: 800, decoder: 1350, dit: 3000 } as const;
 
 /** The DiT^DH and text-condition settings of the demo (the shipped checkpoint's). */
 export const T2I_DEMO_MODEL = { hiddenSize: [96, 96], depth: [3, 1], numHeads: [4, 4], baseDepth: 2, numTimeTokens: 2, numCondTokens: 2 } as const;
@@ -56,14 +59,14 @@ async function trainAll(f: T2IDemoFlags, work: string, log: (s: string) => void)
   const tower = path.join(work, 'tower');
   if (!fs.existsSync(path.join(tower, 'image_head.safetensors'))) {
     log('text tower …');
-    await runTowerTrain({ out: tower, steps: f['tower-steps'] ?? (q ? 20 : 800), seed: f.seed });
+    await runTowerTrain({ out: tower, steps: f['tower-steps'] ?? (q ? 20 : T2I_DEMO_STEPS.tower), seed: f.seed });
   }
   const { train } = splitHeldOut(emojiCaptionSet().items);
   const manifest = path.join(work, 'decoder-train.jsonl');
   writeFileAtomic(manifest, train.map((i) => JSON.stringify({ image: i.path })).join('\n') + '\n');
   const s1 = path.join(work, 'stage1');
   log('decoder (training images only) …');
-  const decSteps = f['decoder-steps'] ?? (q ? 30 : 1350);
+  const decSteps = f['decoder-steps'] ?? (q ? 30 : T2I_DEMO_STEPS.decoder);
   await runStage1Train(parseStage1Config({
     encoder: 'mobilenetv2-nsfwjs[layers=last3]', imageSize: 96, data: `manifest:${manifest}`, decoder: { preset: 'tiny', overrides: { patch_size: 8 } },
     batchSize: 16, steps: decSteps, lr: 1e-3, finalLr: 1e-4, warmupEpochs: 0.5, ema: 0.999, perceptual: { net: 'none' }, gan: { enabled: false }, seed: f.seed,
@@ -74,13 +77,35 @@ async function trainAll(f: T2IDemoFlags, work: string, log: (s: string) => void)
   fs.mkdirSync(run, { recursive: true });
   if (!fs.existsSync(path.join(run, 'latents.safetensors'))) fs.copyFileSync(path.join(tower, 'train.latents.safetensors'), path.join(run, 'latents.safetensors'));
   log('DiT^DH …');
-  const ditSteps = f['dit-steps'] ?? (q ? 20 : 500);
+  const ditSteps = f['dit-steps'] ?? (q ? 20 : T2I_DEMO_STEPS.dit);
   await trainT2I(parseT2ITrainConfig({
     data: 'emoji', textEncoder: `hf:${tower}`, imageSize: 96, variant: 'text', out: run, text: { maskPads: true, keepPooled: false, maxTokens: 24 },
     model: T2I_DEMO_MODEL, optimizer: { lr: 1e-3 }, schedule: { kind: 'cosine', warmupSteps: Math.min(30, ditSteps), finalLr: 1e-4 },
     batchSize: 32, steps: ditSteps, ema: 0.999, checkpointEvery: Math.max(10, Math.ceil(ditSteps / 4)), logEvery: 25, seed: f.seed,
   }), { handleSignals: true });
   return { run, tower, decoder: path.join(s1, 'decoder') };
+}
+
+/**
+ * The `npm run demo -- --task t2i --train …` line that rebuilds a demo run's work folder (tower,
+ * stage1, dit), read back from the configs its three trainings saved (non-default values only).
+ */
+export function t2iDemoTrainingCommand(work: string, out: string): string {
+  const tower = z.object({ config: z.object({ steps: z.number(), seed: z.number() }).loose() }).loose().parse(JSON.parse(fs.readFileSync(path.join(work, 'tower', 'retrieval.json'), 'utf8'))).config;
+  const state = (dir: string) => {
+    const c = latestCheckpoint(dir);
+    if (c == null) throw new Error(`${dir}: no checkpoint (the demo run did not finish training)`);
+    return readCheckpointState(c);
+  };
+  const dec = z.object({ steps: z.number(), seed: z.number() }).loose().parse(state(path.join(work, 'stage1')).config);
+  const dit = z.object({ t2i: z.object({ steps: z.number(), seed: z.number() }).loose() }).loose().parse(state(path.join(work, 'dit')).config).t2i;
+  if (tower.seed !== dit.seed || dec.seed !== dit.seed) throw new Error(`${work}: the tower, decoder and DiT were trained with different seeds (${tower.seed}, ${dec.seed}, ${dit.seed}); the demo uses one --seed`);
+  const flags = ['--task t2i', '--train'];
+  if (tower.steps !== T2I_DEMO_STEPS.tower) flags.push(`--tower-steps ${tower.steps}`);
+  if (dec.steps !== T2I_DEMO_STEPS.decoder) flags.push(`--decoder-steps ${dec.steps}`);
+  if (dit.steps !== T2I_DEMO_STEPS.dit) flags.push(`--dit-steps ${dit.steps}`);
+  if (dit.seed !== 0) flags.push(`--seed ${dit.seed}`);
+  return `npm run demo -- ${flags.join(' ')} --out ${out}`;
 }
 
 /** Run the demo; see the file comment. */
