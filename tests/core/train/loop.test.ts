@@ -13,7 +13,7 @@ const TOTAL = 40, EVERY = 10;
 interface Exit { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
 /** Run mlp_run.ts; `onLine` may kill the child. */
-function runChild(dir: string, delayMs: number, onLine?: (line: string, kill: (s: NodeJS.Signals) => void) => void, stopAt?: number): Promise<Exit> {
+function runChild(dir: string, delayMs: number, onLine?: (line: string, kill: (s: NodeJS.Signals, times?: number) => void) => void, stopAt?: number): Promise<Exit> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--conditions=@raev2/source', '--import', 'tsx', SCRIPT, dir, String(TOTAL), String(EVERY), String(delayMs), ...(stopAt != null ? [String(stopAt)] : [])], {
       cwd: ROOT,
@@ -27,7 +27,8 @@ function runChild(dir: string, delayMs: number, onLine?: (line: string, kill: (s
       pending += d;
       const lines = pending.split('\n');
       pending = lines.pop()!;
-      for (const l of lines) onLine?.(l, (s) => { if (!killed) { killed = true; child.kill(s); } });
+      // a repeated signal follows 30 ms later, as a launcher's forwarded copy does (signals sent together coalesce)
+      for (const l of lines) onLine?.(l, (s, times = 1) => { if (!killed) { killed = true; for (let i = 0; i < times; i++) setTimeout(() => child.kill(s), 30 * i); } });
     });
     child.stderr.on('data', (d: Buffer) => (stderr += d));
     child.on('error', reject);
@@ -97,6 +98,19 @@ test('runTraining: SIGINT finishes the step, checkpoints, exits 130; resume cont
   assert.match(stopped.stderr, new RegExp(`stopped after step ${at}; checkpoint .*ckpt-${at} saved`));
   const resumed = await runChild(dir, 0);
   assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stdout, /done 40 false/);
+  assert.deepEqual(fingerprint(dir), reference);
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('runTraining: one SIGINT delivered twice at once (process group + launcher) still finishes the step and checkpoints', async () => {
+  const dir = tmp();
+  const stopped = await runChild(dir, 25, (l, kill) => l === 'ckpt 10' && kill('SIGINT', 2));
+  assert.equal(stopped.code, 130, stopped.stderr);
+  const m = /done (\d+) true/.exec(stopped.stdout);
+  assert.ok(m, `the run exited without checkpointing: ${JSON.stringify(stopped.stdout)}\n${stopped.stderr}`);
+  assert.equal(readCheckpointState(latestCheckpoint(dir)!).step, Number(m[1]));
+  const resumed = await runChild(dir, 0);
   assert.match(resumed.stdout, /done 40 false/);
   assert.deepEqual(fingerprint(dir), reference);
   fs.rmSync(dir, { recursive: true });

@@ -2,7 +2,8 @@
  * The training loop shared by every `raev2 … train` command: runs `step` from the last checkpoint
  * (or 0) to `totalSteps`, shows progress, appends averaged scalars to `<dir>/log.jsonl`, checkpoints
  * every `checkpointEvery` steps and at the end, and on SIGINT/SIGTERM finishes the current step,
- * checkpoints and returns `{ interrupted: true }` (a second signal exits at once with 130).
+ * checkpoints and returns `{ interrupted: true }` (a second signal, a second or more later, exits at
+ * once with 130).
  * The run folder is locked for the run (`io/run_lock.ts`). Non-finite guard: a non-finite logged
  * scalar (loss, gradient norm, …) stops the run, and a checkpoint is written only when every weight
  * and optimiser state is finite; the error names the last checkpoint that passed the check.
@@ -104,6 +105,9 @@ export interface TrainingResult {
 
 export const LOG_FILE = 'log.jsonl';
 
+/** A signal repeated within this many milliseconds counts as the same interrupt. */
+export const DUPLICATE_SIGNAL_MS = 1000;
+
 /** Scalars accumulated since the last log line; checkpointed so a resumed run logs the same averages. */
 const LoopBookkeeping = z.object({ logWindow: z.record(z.string(), z.object({ sum: z.number(), n: z.number().int().positive() })) });
 
@@ -159,10 +163,15 @@ async function train(opts: TrainingOptions, logEvery: number): Promise<TrainingR
   };
 
   let signal: NodeJS.Signals | undefined;
+  let signalAt = 0;
   let inStep = false;
   const onSignal = (sig: NodeJS.Signals) => {
-    if (signal != null) process.exit(130); // second signal: stop now (the last checkpoint is intact)
+    // one interrupt often arrives twice within milliseconds (a signal to the whole process group, and
+    // the raev2 launcher forwarding it): a repeat within DUPLICATE_SIGNAL_MS is the same interrupt
+    if (signal != null && performance.now() - signalAt < DUPLICATE_SIGNAL_MS) return;
+    if (signal != null) process.exit(130); // a second signal: stop now (the last checkpoint is intact)
     signal = sig;
+    signalAt = performance.now();
     // a signal is handled either while a step awaits (that step completes) or between steps
     const what = inStep ? `finishing step ${step + 1}` : `stopping after step ${step}`;
     process.stderr.write(`\n${sig}: ${what}, then checkpointing (send again to exit at once)\n`);
