@@ -2,7 +2,7 @@
  * The `raev2` entry point (bin/raev2.mjs runs it): finds the command named by the first words of
  * argv in `commands.ts`, shows its usage on --help, runs it and maps the outcome to an exit code.
  */
-import { UsageError } from '@raev2/core';
+import { InterruptedError, UsageError } from '@raev2/core';
 import '@raev2/encoders'; // the built-in encoders and their registry entries
 import { commands } from './commands.js';
 
@@ -32,6 +32,10 @@ export async function main(argv: string[]): Promise<number> {
     // a command that was interrupted sets process.exitCode = 130 (its checkpoint is saved)
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
+    if (e instanceof InterruptedError) {
+      console.error(e.message);
+      return 130;
+    }
     if (e instanceof UsageError) {
       console.error(`${e.message}\n\n${cmd.usage}`);
       return 2;

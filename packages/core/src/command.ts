@@ -18,6 +18,9 @@ export interface Command {
 /** Error type whose message is shown to the user without a stack trace. */
 export class UsageError extends Error {}
 
+/** A run stopped by a signal after saving its checkpoint: the command exits 130 with this message. */
+export class InterruptedError extends Error {}
+
 /** Parse `argv` against parseArgs options, then validate the values with `schema` (errors name the flag). */
 export function parseFlags<S extends z.ZodType>(argv: string[], options: NonNullable<ParseArgsConfig['options']>, schema: S, command: string): z.infer<S> {
   let values: Record<string, unknown>;

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { initRuntime, parseFlags, parseStage1Config, writeFileAtomic, tf, UsageError } from '@raev2/core';
+import { initRuntime, parseFlags, parseStage1Config, writeFileAtomic, tf, UsageError, InterruptedError } from '@raev2/core';
 import {
   GuidanceFlag, WorldSpecSchema, renderWorld, parseNavTrainConfig, trainNavWorld, loadNavModel, loadWorldRAE, loadLatentWorld, exportNavModel, loadExportedNavModel,
   prepareLatentWorld, evaluateNavWorld, planEpisodes, longRollout, renderReport, sideBySide, writeVideo, Simulator, worldStats, FPS, WORLD_FILES,
@@ -93,7 +93,8 @@ async function trainHere(out: string, f: z.output<typeof Flags>): Promise<string
   const worldDir = path.join(out, 'world');
   if (!fs.existsSync(path.join(worldDir, WORLD_FILES.trainManifest))) await renderWorld(world, worldDir);
   const s1 = parseStage1Config({ data: `manifest:${path.join(worldDir, WORLD_FILES.trainManifest)}`, out: path.join(out, 'stage1'), imageSize: world.size, decoder: { preset: 'tiny' }, batchSize: 16, steps: f['decoder-steps'] ?? (f.quick ? 60 : 2000), lr: 1e-3, finalLr: 1e-4, perceptual: { weight: 0, net: 'none' }, gan: { enabled: false }, seed: f.seed, checkpointEvery: 100, sampleEvery: 0, keep: 2 }, 'navworld demo stage-1 config');
-  await runStage1Train(s1, { resume: true, handleSignals: true });
+  const dec = await runStage1Train(s1, { resume: true, handleSignals: true });
+  if (dec.interrupted) throw new InterruptedError(`decoder training stopped at step ${dec.step}/${dec.totalSteps}, checkpoint saved; run the same command again to continue`);
   const cfg = parseNavTrainConfig({
     out: path.join(out, 'dit'), world, latents: path.join(out, 'latents.safetensors'),
     model: { preset: 'tiny', hiddenSize: [96, 96], depth: f.quick ? [2, 1] : [3, 1], numHeads: [4, 4], baseDepth: f.quick ? 1 : 2, numTimeTokens: 1 },
@@ -101,7 +102,7 @@ async function trainHere(out: string, f: z.output<typeof Flags>): Promise<string
     batchSize: 16, steps: f['dit-steps'] ?? (f.quick ? 60 : 1200), checkpointEvery: 100, logEvery: 10, keep: 2, seed: f.seed,
   });
   const r = await trainNavWorld(cfg, { resume: true, handleSignals: true });
-  if (r.interrupted) throw new UsageError('training interrupted; run the same command again to continue');
+  if (r.interrupted) throw new InterruptedError(`DiT^DH training stopped at step ${r.step}/${r.totalSteps}, checkpoint saved; run the same command again to continue`);
   const m = loadNavModel(cfg.out);
   const lw = loadLatentWorld(cfg.latents!);
   const { rae, source, dispose } = await loadWorldRAE(s1.out, lw, m.info.encoder, m.info.size);

@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { initRuntime, parseFlags, writeFileAtomic, parseStage1Config, loadStats, disposeStats, latestCheckpoint, readCheckpointState, type Command } from '@raev2/core';
+import { initRuntime, parseFlags, writeFileAtomic, InterruptedError, parseStage1Config, loadStats, disposeStats, latestCheckpoint, readCheckpointState, type Command } from '@raev2/core';
 import { loadEncoder } from '@raev2/encoders';
 import {
   emojiCaptionSet, splitHeldOut, runTowerTrain, trainT2I, parseT2ITrainConfig, loadT2IModel, writeGenerations, evaluateT2I, untrainedLike,
@@ -67,22 +67,24 @@ async function trainAll(f: T2IDemoFlags, work: string, log: (s: string) => void)
   const s1 = path.join(work, 'stage1');
   log('decoder (training images only) …');
   const decSteps = f['decoder-steps'] ?? (q ? 30 : T2I_DEMO_STEPS.decoder);
-  await runStage1Train(parseStage1Config({
+  const dec = await runStage1Train(parseStage1Config({
     encoder: 'mobilenetv2-nsfwjs[layers=last3]', imageSize: 96, data: `manifest:${manifest}`, decoder: { preset: 'tiny', overrides: { patch_size: 8 } },
     batchSize: 16, steps: decSteps, lr: 1e-3, finalLr: 1e-4, warmupEpochs: 0.5, ema: 0.999, perceptual: { net: 'none' }, gan: { enabled: false }, seed: f.seed,
     out: s1, checkpointEvery: Math.max(10, Math.ceil(decSteps / 4)), logEvery: Math.max(1, Math.floor(decSteps / 50)), sampleEvery: 0,
   }, 't2i demo decoder config'), { handleSignals: true });
+  if (dec.interrupted) throw new InterruptedError(`decoder training stopped at step ${dec.step}/${dec.totalSteps}, checkpoint saved; run the same command again to continue`);
   const run = path.join(work, 'dit');
   // the tower's latent cache has the same key (encoder, size, items): the DiT run reuses it
   fs.mkdirSync(run, { recursive: true });
   if (!fs.existsSync(path.join(run, 'latents.safetensors'))) fs.copyFileSync(path.join(tower, 'train.latents.safetensors'), path.join(run, 'latents.safetensors'));
   log('DiT^DH …');
   const ditSteps = f['dit-steps'] ?? (q ? 20 : T2I_DEMO_STEPS.dit);
-  await trainT2I(parseT2ITrainConfig({
+  const dit = await trainT2I(parseT2ITrainConfig({
     data: 'emoji', textEncoder: `hf:${tower}`, imageSize: 96, variant: 'text', out: run, text: { maskPads: true, keepPooled: false, maxTokens: 24 },
     model: T2I_DEMO_MODEL, optimizer: { lr: 1e-3 }, schedule: { kind: 'cosine', warmupSteps: Math.min(30, ditSteps), finalLr: 1e-4 },
     batchSize: 32, steps: ditSteps, ema: 0.999, checkpointEvery: Math.max(10, Math.ceil(ditSteps / 4)), logEvery: 25, seed: f.seed,
   }), { handleSignals: true });
+  if (dit.interrupted) throw new InterruptedError(`DiT^DH training stopped at step ${dit.step}/${dit.totalSteps}, checkpoint saved; run the same command again to continue`);
   return { run, tower, decoder: path.join(s1, 'decoder') };
 }
 
