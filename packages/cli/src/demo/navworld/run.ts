@@ -54,7 +54,8 @@ export async function runNavworldDemo(argv: string[]): Promise<string> {
   const { model, rae, stats, manifest, dispose } = await loadExportedNavModel(modelDir);
   try {
     const spec = model.info.world;
-    const world = await prepareLatentWorld(spec, model.info.encoder, undefined, { only: ['heldout-map', 'heldout-traj'], stats });
+    // the training split too: the inverse-dynamics probe learns from real training pairs
+    const world = await prepareLatentWorld(spec, model.info.encoder, undefined, { only: ['train', 'heldout-map', 'heldout-traj'], stats });
     const guidance = f.guidance;
     const small = f.quick;
     const result = await evaluateNavWorld(model, world, rae, {

@@ -117,12 +117,12 @@ export async function runT2IDemo(f: T2IDemoFlags): Promise<{ grid: string; metri
   const work = path.join(f.out, 'work');
   fs.mkdirSync(work, { recursive: true });
   let model: T2IModel, decoder: string;
-  const shipped = f.train ? null : readT2IPretrained();
+  const shipped = f.train || f.quick ? null : readT2IPretrained(); // --quick trains small here (CI)
   if (shipped) {
     log(`shipped checkpoint ${T2I_PRETRAINED_DIR} (DiT^DH step ${shipped.step})`);
     ({ model, decoder } = await loadT2IPretrained(shipped));
   } else {
-    if (!f.train) log('no shipped checkpoint: training here');
+    if (!f.train && !f.quick) log('no shipped checkpoint: training here');
     const t = await trainAll(f, work, log);
     model = await loadT2IModel(t.run);
     decoder = t.decoder;
