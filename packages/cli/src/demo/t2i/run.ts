@@ -23,7 +23,7 @@ import { T2I_PRETRAINED_DIR, readT2IPretrained, loadT2IPretrained } from './pret
 export const T2I_DEMO_USAGE = `usage: npm run demo -- --task t2i [--train] [--quick] [--out outputs/demo-t2i] [flags]
 
   --train            rebuild the text tower, the decoder and the DiT^DH here (else: the shipped checkpoint)
-  --quick            tiny steps everywhere (CI; < 5 minutes)
+  --quick            train tiny versions of all three here and run end to end (CI; < 5 minutes)
   --tower-steps 800  --decoder-steps 1350  --dit-steps 3000  --seed 0  --scale 3 (CFG)  --per-prompt 4`;
 
 const Flags = z
