@@ -118,14 +118,16 @@ export interface GridRow {
  * rows and columns and none around; rows may hold different counts (the rest stays white).
  * → [rows·H + (rows − 1)·gap, labelWidth + cols·W + (cols − 1)·gap, 3]
  */
-export async function labelledRowGrid(rows: GridRow[], opts: { gap?: number; labelWidth?: number } = {}): Promise<tf.Tensor3D> {
+export async function labelledRowGrid(rows: GridRow[], opts: { gap?: number; labelWidth?: number | 'fit' } = {}): Promise<tf.Tensor3D> {
   if (rows.length === 0) throw new Error('labelled grid: no rows');
   const [, h, w] = rows[0].images.shape;
   for (const r of rows) if (r.images.shape[1] !== h || r.images.shape[2] !== w) throw new Error(`labelled grid: image sizes differ: [${r.images.shape}] vs [${rows[0].images.shape}]`);
   const gap = opts.gap ?? 2;
   const cols = Math.max(...rows.map((r) => r.images.shape[0]));
   const fontSize = Math.max(10, Math.min(16, Math.floor(h / 3)));
-  const labelW = opts.labelWidth ?? Math.min(220, Math.max(60, Math.ceil(Math.max(...rows.map((r) => r.label.length)) * fontSize * 0.6) + 8));
+  // 'fit': as wide as the longest label; by default at most 220 px (class names)
+  const fitted = Math.max(60, Math.ceil(Math.max(...rows.map((r) => r.label.length)) * fontSize * 0.6) + 8);
+  const labelW = typeof opts.labelWidth === 'number' ? opts.labelWidth : opts.labelWidth === 'fit' ? fitted : Math.min(220, fitted);
   const W = labelW + cols * w + (cols - 1) * gap, H = rows.length * h + (rows.length - 1) * gap;
   const canvas = new Float32Array(W * H * 3).fill(1);
   rows.forEach((r, ri) => {
@@ -145,7 +147,7 @@ export async function labelledRowGrid(rows: GridRow[], opts: { gap?: number; lab
 }
 
 /** labelledRowGrid + writeImage (PNG / JPEG / WebP by extension, atomic). */
-export async function writeLabelledGrid(file: string, rows: GridRow[], opts: { gap?: number; labelWidth?: number } = {}): Promise<void> {
+export async function writeLabelledGrid(file: string, rows: GridRow[], opts: { gap?: number; labelWidth?: number | 'fit' } = {}): Promise<void> {
   const grid = await labelledRowGrid(rows, opts);
   try {
     await writeImage(file, grid);

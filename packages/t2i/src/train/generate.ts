@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { tf, Rng, createRAE, loadDecoder, loadStats, generateLatents, disposeCondition, writeImage, writeImageGrid, writeFileAtomic, type GuidanceConfigInput, type Tensor } from '@raev2/core';
+import { tf, Rng, createRAE, loadDecoder, loadStats, generateLatents, disposeCondition, writeImage, writeLabelledGrid, writeFileAtomic, type GuidanceConfigInput, type Tensor } from '@raev2/core';
 import { loadEncoder } from '@raev2/encoders';
 import type { T2IModel } from './model.js';
 
@@ -58,7 +58,14 @@ export async function writeGenerations(m: T2IModel, decoderDir: string, r: Gener
       files.push(f);
     }
     const grid = path.join(out, 'grid.png');
-    await writeImageGrid(grid, images, { cols: r.perPrompt, labels: labels ?? g.rows.map((p, i) => (i % r.perPrompt === 0 ? p : '')) });
+    // one row per prompt, its whole text in the left margin (the grid is read by eye against it)
+    const rowLabels = r.prompts.map((p, i) => labels?.[i * r.perPrompt] || p);
+    const rows = rowLabels.map((label, i) => ({ label, images: images!.slice([i * r.perPrompt, 0, 0, 0], [r.perPrompt, -1, -1, -1]) }));
+    try {
+      await writeLabelledGrid(grid, rows, { labelWidth: 'fit' });
+    } finally {
+      rows.forEach((row) => row.images.dispose());
+    }
     writeFileAtomic(path.join(out, 'request.json'), JSON.stringify({ ...r, run: m.run, step: m.step, nfePerImage: g.nfePerImage, files: files.map((f) => path.basename(f)) }, null, 2) + '\n');
     return { files, grid, nfePerImage: g.nfePerImage };
   } finally {
