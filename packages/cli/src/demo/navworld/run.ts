@@ -99,7 +99,8 @@ async function trainHere(out: string, f: z.output<typeof Flags>): Promise<string
   const cfg = parseNavTrainConfig({
     out: path.join(out, 'dit'), world, latents: path.join(out, 'latents.safetensors'),
     model: { preset: 'tiny', hiddenSize: [96, 96], depth: f.quick ? [2, 1] : [3, 1], numHeads: [4, 4], baseDepth: f.quick ? 1 : 2, numTimeTokens: 1 },
-    transport: { shift: 2 }, optimizer: { name: 'adamw', lr: 1e-3 }, schedule: { kind: 'cosine', warmupSteps: 40, finalLr: 1e-4 }, ema: 0.999,
+    // shift 6: more training at high noise, where the prediction must come from the context (docs/navworld.md measures it)
+    transport: { shift: 6 }, optimizer: { name: 'adamw', lr: 1e-3 }, schedule: { kind: 'cosine', warmupSteps: 40, finalLr: 1e-4 }, ema: 0.999,
     batchSize: 16, steps: f['dit-steps'] ?? (f.quick ? 60 : 1200), checkpointEvery: 100, logEvery: 10, keep: 2, seed: f.seed,
   });
   const r = await trainNavWorld(cfg, { resume: true, handleSignals: true });
