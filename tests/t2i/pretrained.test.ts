@@ -19,7 +19,7 @@ test('shipped t2i checkpoint: ≤ 30 MB, checksums hold, the manifest carries th
     const one = async (prompt: string) => {
       const g = generateFromPrompts(model, { prompts: [prompt], perPrompt: 1, steps: 6, seed: 3, guidance: { method: 'cfg' as const, cfgScale: 3 } });
       const img = await decodeLatents(model, decoder, g.latents);
-      const data = img.dataSync() as Float32Array;
+      const data = Float32Array.from(img.dataSync() as Float32Array); // a copy: the backend may reuse the buffer after dispose
       assert.equal(img.shape[0], 1);
       assert.equal(img.shape[3], 3);
       tf.dispose([g.latents, img]);
