@@ -24,4 +24,4 @@ export { readTrajDataPickle, parsePickle, NdArray } from './data/pickle.js';
 export * from './model/export.js';
 export * from './eval/long_rollout.js';
 export * from './report/html.js';
-export { GuidanceFlag } from './commands/guidance.js';
+export { GuidanceFlag, guidanceFlag } from './commands/guidance.js';

@@ -2,7 +2,14 @@
 import { z } from 'zod';
 import type { GuidanceConfigInput } from '@raev2/core';
 
-export const GuidanceFlag = z.string().default('free:1.78').transform((s, ctx): GuidanceConfigInput => {
+/** A `--guidance` flag with its own default. */
+export function guidanceFlag(dflt: string) {
+  return z.string().default(dflt).transform(parseGuidance);
+}
+
+export const GuidanceFlag = guidanceFlag('free:1.78');
+
+function parseGuidance(s: string, ctx: z.RefinementCtx): GuidanceConfigInput {
   const [method, arg = ''] = s.split(':');
   const nums = arg.split(',').filter(Boolean).map(Number);
   const bad = () => { ctx.addIssue({ code: 'custom', message: `"${s}": expected none, free:<w>, cfg:<w> or free+cfg:<w_free>,<w_cfg>` }); return z.NEVER; };
@@ -12,4 +19,4 @@ export const GuidanceFlag = z.string().default('free:1.78').transform((s, ctx): 
   if (method === 'cfg' && nums.length === 1) return { method: 'cfg', cfgScale: nums[0] };
   if (method === 'free+cfg' && nums.length === 2) return { method: 'free+cfg', freeScale: nums[0], freeInterval: [0.1, 1], cfgScale: nums[1] };
   return bad();
-});
+}

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { initRuntime, parseFlags, parseStage1Config, writeFileAtomic, tf, UsageError, InterruptedError } from '@raev2/core';
 import {
-  GuidanceFlag, WorldSpecSchema, renderWorld, parseNavTrainConfig, trainNavWorld, loadNavModel, loadWorldRAE, loadLatentWorld, exportNavModel, loadExportedNavModel,
+  guidanceFlag, WorldSpecSchema, renderWorld, parseNavTrainConfig, trainNavWorld, loadNavModel, loadWorldRAE, loadLatentWorld, exportNavModel, loadExportedNavModel,
   prepareLatentWorld, evaluateNavWorld, planEpisodes, longRollout, renderReport, sideBySide, writeVideo, Simulator, worldStats, FPS, WORLD_FILES,
 } from '@raev2/navworld';
 import { runStage1Train } from '../../runs/stage1.js';
@@ -29,7 +29,8 @@ const Flags = z.object({
   'decoder-steps': z.coerce.number().int().positive().optional(),
   'dit-steps': z.coerce.number().int().positive().optional(),
   seed: z.coerce.number().int().nonnegative().default(0),
-  guidance: GuidanceFlag,
+  // CFG 3: on the shipped model it scores above unguided and free-guided sampling (docs/navworld.md)
+  guidance: guidanceFlag('cfg:3'),
 }).strict();
 
 export const NAVWORLD_DEMO_USAGE = `usage: npm run demo -- --task navworld [--train] [--quick] [--out outputs/navworld-demo]
@@ -38,7 +39,7 @@ export const NAVWORLD_DEMO_USAGE = `usage: npm run demo -- --task navworld [--tr
   --train     rebuild the model here first (render the world, train the decoder and the DiT, export)
   --quick     a small world and short training, end to end (CI)
   --decoder-steps N --dit-steps N   training lengths for --train
-  --guidance G   none | free:<w> | cfg:<w> | free+cfg:<w>,<w> (default free:1.78)
+  --guidance G   none | free:<w> | cfg:<w> | free+cfg:<w>,<w> (default cfg:3)
   --seed N`;
 
 /** Run the navworld demo; returns the output folder. */
