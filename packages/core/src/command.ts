@@ -46,14 +46,11 @@ export function parseStopAt(value: string | undefined, command: string): number 
 }
 
 /**
- * How a training command ends when the loop returned before its last step: at `--stop-at` it says so
- * and exits 0; after a signal it exits 130 (the same command resumes).
+ * How a training command ends when the loop returned before its last step (the loop has said where
+ * and why): at `--stop-at` it exits 0; after a signal it exits 130 (the same command resumes).
  */
 export function reportEarlyStop(r: { step: number; totalSteps: number }, stopAt: number | undefined): void {
-  if (stopAt != null && r.step >= stopAt) {
-    process.stderr.write(`stopped at step ${r.step}/${r.totalSteps} (--stop-at); the same command without --stop-at continues\n`);
-    return;
-  }
+  if (stopAt != null && r.step >= stopAt) return;
   process.stderr.write(`stopped at step ${r.step}/${r.totalSteps}; run the same command again to resume\n`);
   process.exitCode = 130;
 }

@@ -62,7 +62,6 @@ export const trainCommand: Command = {
     await initRuntime();
     const r = await trainNavWorld(cfg, { resume: f.resume === 'auto', handleSignals: true, stopAt: f['stop-at'] });
     if (r.interrupted) reportEarlyStop(r, f['stop-at']);
-    const stopped = f['stop-at'] != null && r.step >= f['stop-at'];
-    console.log(`navworld train: step ${r.step}/${r.totalSteps} → ${r.dir}${r.interrupted ? (stopped ? ' (stopped at --stop-at)' : ' (interrupted; run again to continue)') : ''}`);
+    console.log(`navworld train: step ${r.step}/${r.totalSteps} → ${r.dir}`);
   },
 };

@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { initRuntime, parseFlags, writeFileAtomic, InterruptedError, parseStage1Config, loadStats, disposeStats, latestCheckpoint, readCheckpointState, type Command } from '@raev2/core';
+import { initRuntime, parseFlags, parseWith, readJsonFile, writeFileAtomic, InterruptedError, parseStage1Config, loadStats, disposeStats, latestCheckpoint, readCheckpointState, type Command } from '@raev2/core';
 import { loadEncoder } from '@raev2/encoders';
 import {
   emojiCaptionSet, splitHeldOut, runTowerTrain, trainT2I, parseT2ITrainConfig, loadT2IModel, writeGenerations, evaluateT2I, untrainedLike,
@@ -93,14 +93,15 @@ async function trainAll(f: T2IDemoFlags, work: string, log: (s: string) => void)
  * stage1, dit), read back from the configs its three trainings saved (non-default values only).
  */
 export function t2iDemoTrainingCommand(work: string, out: string): string {
-  const tower = z.object({ config: z.object({ steps: z.number(), seed: z.number() }).loose() }).loose().parse(JSON.parse(fs.readFileSync(path.join(work, 'tower', 'retrieval.json'), 'utf8'))).config;
-  const state = (dir: string) => {
+  const Run = z.object({ steps: z.number(), seed: z.number() }).loose();
+  const tower = readJsonFile(z.object({ config: Run }).loose(), path.join(work, 'tower', 'retrieval.json')).config;
+  const config = <S extends z.ZodType>(dir: string, schema: S): z.infer<S> => {
     const c = latestCheckpoint(dir);
     if (c == null) throw new Error(`${dir}: no checkpoint (the demo run did not finish training)`);
-    return readCheckpointState(c);
+    return parseWith(schema, readCheckpointState(c).config, `${c}/state.json config`);
   };
-  const dec = z.object({ steps: z.number(), seed: z.number() }).loose().parse(state(path.join(work, 'stage1')).config);
-  const dit = z.object({ t2i: z.object({ steps: z.number(), seed: z.number() }).loose() }).loose().parse(state(path.join(work, 'dit')).config).t2i;
+  const dec = config(path.join(work, 'stage1'), Run);
+  const dit = config(path.join(work, 'dit'), z.object({ t2i: Run }).loose()).t2i;
   if (tower.seed !== dit.seed || dec.seed !== dit.seed) throw new Error(`${work}: the tower, decoder and DiT were trained with different seeds (${tower.seed}, ${dec.seed}, ${dit.seed}); the demo uses one --seed`);
   const flags = ['--task t2i', '--train'];
   if (tower.steps !== T2I_DEMO_STEPS.tower) flags.push(`--tower-steps ${tower.steps}`);
