@@ -1,8 +1,10 @@
 /**
  * Thread scaling 1 → N in one run: the DiT^DH training-step section again in child processes (a
  * wasm backend's thread count is fixed per process), first the pre-#13 baseline (1 thread, wasm's
- * own Concat/Slice: RAEV2_WASM_FAST_COPIES=0), then wasm and onnxruntime threads both set to
- * T ∈ {1, 2, 4, …, N}; steps/s, speed-up over the baseline, MFU and peak RSS.
+ * own Concat/Slice: RAEV2_WASM_FAST_COPIES=0, every product on XNNPACK: RAEV2_ENGINE=tfjs), then
+ * wasm and onnxruntime threads both set to T ∈ {1, 2, 4, …, N}, each with the products on XNNPACK
+ * (tfjs engine) and on onnxruntime (ort engine, the default: runtime/ort_matmul.ts); steps/s,
+ * speed-up over the baseline, MFU and peak RSS.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -17,8 +19,10 @@ import type { Table } from './table.js';
 
 export interface ScalingResult {
   threads: number;
-  /** The pre-#13 baseline row (1 thread, wasm's own copy kernels). */
+  /** The pre-#13 baseline row (1 thread, wasm's own copy kernels, XNNPACK products). */
   baseline: boolean;
+  /** Where the step's matrix products ran. */
+  matmul: 'xnnpack' | 'onnxruntime';
   cases: DiTTrainResult[];
 }
 
@@ -36,28 +40,31 @@ export async function benchScaling(ctx: BenchContext): Promise<{ table: Table; r
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raev2-bench-'));
   const results: ScalingResult[] = [];
   try {
-    const runs = [{ t: 1, baseline: true }, ...threadCounts(max).map((t) => ({ t, baseline: false }))];
-    for (const { t, baseline } of runs) {
-      ctx.log(`thread scaling: DiT^DH training step with ${t} thread(s)${baseline ? ', baseline kernels' : ''} (child process)`);
-      const json = path.join(dir, `t${t}${baseline ? 'b' : ''}.json`);
+    const runs = [
+      { t: 1, baseline: true, matmul: 'xnnpack' as const },
+      ...threadCounts(max).flatMap((t) => [{ t, baseline: false, matmul: 'xnnpack' as const }, { t, baseline: false, matmul: 'onnxruntime' as const }]),
+    ];
+    for (const { t, baseline, matmul } of runs) {
+      ctx.log(`thread scaling: DiT^DH training step with ${t} thread(s), products on ${matmul}${baseline ? ', baseline kernels' : ''} (child process)`);
+      const json = path.join(dir, `t${t}${baseline ? 'b' : ''}${matmul}.json`);
       const args = [...process.execArgv, entry, '--only', 'dit-train', '--threads', String(t), '--onnx-threads', String(t), '--json', json, '--dit-s-head', String(ctx.ditSHead), '--dit-cases', ctx.scalingCases];
       if (ctx.smoke) args.push('--smoke');
-      const env = { ...process.env, RAEV2_BACKEND: ctx.backend, RAEV2_WASM_FAST_COPIES: baseline ? '0' : '1' };
+      const env = { ...process.env, RAEV2_BACKEND: ctx.backend, RAEV2_WASM_FAST_COPIES: baseline ? '0' : '1', RAEV2_ENGINE: matmul === 'onnxruntime' ? 'ort' : 'tfjs' };
       const r = spawnSync(process.execPath, args, { encoding: 'utf8', env, timeout: 30 * 60_000 });
       if (r.status !== 0) throw new Error(`thread scaling child (${t} threads) failed: ${r.stderr.slice(-1500)}`);
       const report = JSON.parse(fs.readFileSync(json, 'utf8')) as { ditTrain: DiTTrainResult[] };
-      results.push({ threads: t, baseline, cases: report.ditTrain });
+      results.push({ threads: t, baseline, matmul, cases: report.ditTrain });
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   const base = results[0];
-  const rows = results.flatMap((r) => r.cases.map((c, i) => [r.baseline ? `${r.threads} (pre-#13)` : String(r.threads), `${c.name}, ${c.batch}`, fmt(c.stepsPerSec, 2), fmt(c.stepsPerSec / base.cases[i].stepsPerSec, 2), fmt(c.gflops), fmt(c.nativeGflops), `${fmt(100 * c.mfu)} %`, fmt(c.peakRssMb, 0)]));
+  const rows = results.flatMap((r) => r.cases.map((c, i) => [r.baseline ? `${r.threads} (pre-#13)` : String(r.threads), r.matmul, `${c.name}, ${c.batch}`, fmt(c.stepsPerSec, 2), fmt(c.stepsPerSec / base.cases[i].stepsPerSec, 2), fmt(c.gflops), fmt(c.nativeGflops), `${fmt(100 * c.mfu)} %`, fmt(c.peakRssMb, 0)]));
   const table: Table = {
     title: `thread scaling: DiT^DH training step on ${ctx.backend} (one child process per thread count)`,
-    headers: ['threads', 'model, batch', 'steps/s', '× pre-#13', 'GFLOP/s', 'native GFLOP/s', 'MFU', 'peak RSS MB'],
+    headers: ['threads', 'products on', 'model, batch', 'steps/s', '× pre-#13', 'GFLOP/s', 'native GFLOP/s', 'MFU', 'peak RSS MB'],
     rows,
-    notes: ['wasm threads and onnxruntime intra-op threads both = T; pre-#13 = 1 thread (the old default) and wasm\'s own Concat/Slice kernels'],
+    notes: ['wasm threads and onnxruntime intra-op threads both = T; pre-#13 = 1 thread (the old default), wasm\'s own Concat/Slice kernels and every product on XNNPACK', 'products on onnxruntime: float32 BatchMatMuls of ≥ 2^20 FLOPs, forward and backward (the default with the ort engine)'],
   };
   return { table, results };
 }

@@ -71,6 +71,8 @@ export interface SyncSessionOptions {
   /** Intra-op threads (default: `RAEV2_ORT_THREADS`, else every available core). */
   threads?: number;
   provider?: OrtProvider;
+  /** Let idle intra-op threads spin between runs (onnxruntime's default, true); false frees the cores at once. */
+  spinning?: boolean;
 }
 
 const warned = new Set<string>();
@@ -93,7 +95,8 @@ export class SyncOrtSession {
     const threads = opts.threads ?? (envThreads != null && envThreads !== '' ? Number(envThreads) : os.availableParallelism());
     if (!Number.isInteger(threads) || threads < 1) throw new Error(`onnxruntime threads (RAEV2_ORT_THREADS) must be a positive integer, got ${envThreads ?? threads}`);
     const provider = resolveOrtProvider(opts.provider);
-    const base = { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' };
+    const spin = opts.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {};
+    const base = { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all', ...spin };
     const load = (providers: object[]) => {
       const { binding: b } = binding();
       const s = new b.InferenceSession();

@@ -17,6 +17,8 @@ import { tf } from './tf.js';
 import { registerGradKernels } from './wasm_grad_kernels.js';
 import { registerCpuFallback } from './cpu_fallback.js';
 import { registerFastCopies } from './wasm_copy_kernels.js';
+import { registerOrtMatMul } from './ort_matmul.js';
+import { resolveEngine } from '../engine/engine.js';
 
 /** Kernels wasm lacks that have no cheap composite form: run on the cpu backend's copy of the data. */
 const CPU_FALLBACKS = ['Einsum', 'RaggedGather', 'RaggedRange', 'RaggedTensorToTensor'];
@@ -35,6 +37,8 @@ export function applyWasmFixes(): void {
   // RAEV2_WASM_FAST_COPIES=0 keeps wasm's own copies: the benchmark's pre-#13 baseline
   if (process.env.RAEV2_WASM_FAST_COPIES !== '0') registerFastCopies();
   for (const k of CPU_FALLBACKS) registerCpuFallback(k, 'wasm');
+  // large products to onnxruntime's GEMM with the ort engine (the default; runtime/ort_matmul.ts)
+  if (resolveEngine() === 'ort') registerOrtMatMul();
   applied = true;
 }
 
