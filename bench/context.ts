@@ -16,6 +16,8 @@ export interface BenchContext {
   ditCases: 'all' | 'demo';
   /** DiT cases the thread-scaling children time. */
   scalingCases: 'all' | 'demo';
+  /** Where the training section puts the step's large products: each in turn (both), or one. */
+  ditProducts: 'both' | 'xnnpack' | 'onnxruntime';
   /** Timing policy for a case of roughly `flops` floating-point operations. */
   timing(flops: number): TimingOptions;
   /** Progress lines (stderr). */

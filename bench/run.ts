@@ -1,6 +1,6 @@
 /** Runs the benchmark sections and collects their tables and raw results. */
 import * as os from 'node:os';
-import { initRuntime } from '@raev2/core';
+import { initRuntime, ortMatMulEnabled, setOrtMatMul } from '@raev2/core';
 import type { BenchContext } from './context.js';
 import type { TimingOptions } from './timing.js';
 import { machineInfo, type MachineInfo } from './machine.js';
@@ -11,10 +11,11 @@ import { benchDiTTrain, type DiTTrainResult } from './dit_train.js';
 import { benchSampling, type SamplingResult } from './sampling.js';
 import { benchDecoder, type DecoderResult } from './decoder.js';
 import { benchScaling, type ScalingResult } from './scaling.js';
+import { benchDemoEval, type DemoEvalResult } from './demo_eval.js';
 import type { Table } from './table.js';
 
-/** Every section, in run order (`scaling` re-runs dit-train in child processes per thread count). */
-export const SECTIONS = ['matmul', 'block', 'encoder', 'dit-train', 'sampling', 'decoder', 'scaling'] as const;
+/** Every section, in run order (`scaling` re-runs dit-train in child processes per thread count; `demo-eval` runs `npm run demo` in children). */
+export const SECTIONS = ['matmul', 'block', 'encoder', 'dit-train', 'sampling', 'decoder', 'scaling', 'demo-eval'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
@@ -32,6 +33,8 @@ export interface BenchOptions {
   ditCases?: 'all' | 'demo';
   /** DiT cases the thread-scaling children time (default demo). */
   scalingCases?: 'all' | 'demo';
+  /** Training-step products on XNNPACK, onnxruntime or both in turn (default both). */
+  ditProducts?: 'both' | 'xnnpack' | 'onnxruntime';
   log?: (line: string) => void;
 }
 
@@ -45,6 +48,7 @@ export interface BenchReport {
   sampling?: SamplingResult[];
   decoder?: DecoderResult[];
   scaling?: ScalingResult[];
+  demoEval?: DemoEvalResult[];
   seconds: number;
 }
 
@@ -72,14 +76,19 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     ditSHead: opts.ditSHead ?? 512,
     ditCases: opts.ditCases ?? 'all',
     scalingCases: opts.scalingCases ?? 'demo',
+    ditProducts: opts.ditProducts ?? 'both',
     timing: timingPolicy(opts.smoke ?? false),
     log: opts.log ?? (() => {}),
   };
   const sections = new Set(opts.sections ?? SECTIONS);
   const report: BenchReport = { machine: machineInfo(onnxThreads), tables: [], seconds: 0 };
+  const routed = ortMatMulEnabled();
   const run = async <R>(name: Section, fn: (c: BenchContext) => Promise<{ table: Table; results: R }>, put: (r: R) => void) => {
     if (!sections.has(name)) return;
+    // the tfjs columns are the tfjs engine: every product on the tensor backend (dit-train times both)
+    setOrtMatMul(name === 'dit-train' ? routed : false);
     const r = await fn(ctx);
+    setOrtMatMul(routed);
     report.tables.push(r.table);
     put(r.results);
   };
@@ -90,6 +99,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   await run('sampling', benchSampling, (r) => { report.sampling = r; });
   await run('decoder', benchDecoder, (r) => { report.decoder = r; });
   await run('scaling', benchScaling, (r) => { report.scaling = r; });
+  await run('demo-eval', benchDemoEval, (r) => { report.demoEval = r; });
   report.seconds = (performance.now() - t0) / 1000;
   return report;
 }

@@ -21,8 +21,6 @@ export interface ScalingResult {
   threads: number;
   /** The pre-#13 baseline row (1 thread, wasm's own copy kernels, XNNPACK products). */
   baseline: boolean;
-  /** Where the step's matrix products ran. */
-  matmul: 'xnnpack' | 'onnxruntime';
   cases: DiTTrainResult[];
 }
 
@@ -40,26 +38,24 @@ export async function benchScaling(ctx: BenchContext): Promise<{ table: Table; r
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raev2-bench-'));
   const results: ScalingResult[] = [];
   try {
-    const runs = [
-      { t: 1, baseline: true, matmul: 'xnnpack' as const },
-      ...threadCounts(max).flatMap((t) => [{ t, baseline: false, matmul: 'xnnpack' as const }, { t, baseline: false, matmul: 'onnxruntime' as const }]),
-    ];
-    for (const { t, baseline, matmul } of runs) {
-      ctx.log(`thread scaling: DiT^DH training step with ${t} thread(s), products on ${matmul}${baseline ? ', baseline kernels' : ''} (child process)`);
-      const json = path.join(dir, `t${t}${baseline ? 'b' : ''}${matmul}.json`);
-      const args = [...process.execArgv, entry, '--only', 'dit-train', '--threads', String(t), '--onnx-threads', String(t), '--json', json, '--dit-s-head', String(ctx.ditSHead), '--dit-cases', ctx.scalingCases];
+    const runs = [{ t: 1, baseline: true }, ...threadCounts(max).map((t) => ({ t, baseline: false }))];
+    for (const { t, baseline } of runs) {
+      ctx.log(`thread scaling: DiT^DH training step with ${t} thread(s)${baseline ? ', baseline kernels' : ''} (child process)`);
+      const json = path.join(dir, `t${t}${baseline ? 'b' : ''}.json`);
+      const args = [...process.execArgv, entry, '--only', 'dit-train', '--threads', String(t), '--onnx-threads', String(t), '--json', json, '--dit-s-head', String(ctx.ditSHead), '--dit-cases', ctx.scalingCases, '--dit-products', baseline ? 'xnnpack' : 'both'];
       if (ctx.smoke) args.push('--smoke');
-      const env = { ...process.env, RAEV2_BACKEND: ctx.backend, RAEV2_WASM_FAST_COPIES: baseline ? '0' : '1', RAEV2_ENGINE: matmul === 'onnxruntime' ? 'ort' : 'tfjs' };
+      const env = { ...process.env, RAEV2_BACKEND: ctx.backend, RAEV2_WASM_FAST_COPIES: baseline ? '0' : '1', RAEV2_ENGINE: baseline ? 'tfjs' : 'ort' };
       const r = spawnSync(process.execPath, args, { encoding: 'utf8', env, timeout: 30 * 60_000 });
       if (r.status !== 0) throw new Error(`thread scaling child (${t} threads) failed: ${r.stderr.slice(-1500)}`);
       const report = JSON.parse(fs.readFileSync(json, 'utf8')) as { ditTrain: DiTTrainResult[] };
-      results.push({ threads: t, baseline, matmul, cases: report.ditTrain });
+      results.push({ threads: t, baseline, cases: report.ditTrain });
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   const base = results[0];
-  const rows = results.flatMap((r) => r.cases.map((c, i) => [r.baseline ? `${r.threads} (pre-#13)` : String(r.threads), r.matmul, `${c.name}, ${c.batch}`, fmt(c.stepsPerSec, 2), fmt(c.stepsPerSec / base.cases[i].stepsPerSec, 2), fmt(c.gflops), fmt(c.nativeGflops), `${fmt(100 * c.mfu)} %`, fmt(c.peakRssMb, 0)]));
+  const baseOf = (c: DiTTrainResult) => base.cases.find((b) => b.name === c.name)!;
+  const rows = results.flatMap((r) => r.cases.map((c) => [r.baseline ? `${r.threads} (pre-#13)` : String(r.threads), c.products, `${c.name}, ${c.batch}`, fmt(c.stepsPerSec, 2), fmt(c.stepsPerSec / baseOf(c).stepsPerSec, 2), fmt(c.gflops), fmt(c.nativeGflops), `${fmt(100 * c.mfu)} %`, fmt(c.peakRssMb, 0)]));
   const table: Table = {
     title: `thread scaling: DiT^DH training step on ${ctx.backend} (one child process per thread count)`,
     headers: ['threads', 'products on', 'model, batch', 'steps/s', '× pre-#13', 'GFLOP/s', 'native GFLOP/s', 'MFU', 'peak RSS MB'],

@@ -14,6 +14,7 @@ import { runBench } from '../../bench/run.js';
 import { medianMs } from '../../bench/timing.js';
 import { countMatmulFlops } from '../../bench/flops.js';
 import { threadCounts } from '../../bench/scaling.js';
+import { readDemoTimings } from '../../bench/demo_eval.js';
 import { renderTable } from '../../bench/table.js';
 import { ROOT } from '../helpers/fixtures.js';
 
@@ -112,4 +113,19 @@ test('npm run bench -- --smoke prints the machine and the tables', () => {
   const bad = spawnSync(process.execPath, ['--conditions=@raev2/source', '--import', 'tsx', path.join(ROOT, 'bench/index.ts'), '--only', 'nope'], { cwd: ROOT, encoding: 'utf8' });
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /--only.*unknown section\(s\) nope/s);
+});
+
+test('bench demo-eval (smoke): the shipped demo runs in a child with the default engine and keeps its scores', async () => {
+  await initRuntime({ log: false });
+  const report = await runBench({ smoke: true, sections: ['demo-eval'] });
+  const [r] = report.demoEval!;
+  assert.equal(r.settings, 'default');
+  positive(r.stages.evaluation, 'evaluation stage seconds');
+  // the shipped checkpoint's published scores (README): untrained, unguided, free guidance 1.78
+  [14.379, 1.190, 1.439].forEach((want, i) => assert.ok(Math.abs(r.fdLatent[i] - want) < 2e-3, `FD latent ${i}: ${r.fdLatent[i]} vs ${want}`));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raev2-bench-test-'));
+  const bad = path.join(dir, 'metrics.json');
+  fs.writeFileSync(bad, JSON.stringify({ timings: { stages: {} } }));
+  assert.throws(() => readDemoTimings(bad), (e: Error) => e.message.includes(bad) && /generation/.test(e.message));
+  fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import {
-  tf, initRuntime, wasmThreadsInUse, ortMatMulRegistered, matMulGeometry, Rng, createDiT, parseDiTConfig,
+  tf, initRuntime, wasmThreadsInUse, ortMatMulEnabled, matMulGeometry, Rng, createDiT, parseDiTConfig,
   drawTraining, flowMatchingLoss, raev2Transport, AdamW, valueAndGrads, disposeGrads,
 } from '@raev2/core';
 
@@ -94,7 +94,7 @@ function ditSteps(): Float32Array[] {
 async function child(): Promise<void> {
   await initRuntime({ backend: 'wasm', log: false });
   const out = workload();
-  process.stdout.write(JSON.stringify({ threads: wasmThreadsInUse(), ort: ortMatMulRegistered(), arrays: out.map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64')) }));
+  process.stdout.write(JSON.stringify({ threads: wasmThreadsInUse(), ort: ortMatMulEnabled(), arrays: out.map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64')) }));
 }
 
 function run(engine: 'ort' | 'tfjs', threads: string): { threads: number; ort: boolean; arrays: Float32Array[] } {

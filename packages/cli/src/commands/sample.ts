@@ -34,6 +34,7 @@ import {
   EngineSchema,
   ENGINE_HELP,
   resolveEngine,
+  setOrtMatMul,
   engineDenoiser,
   engineDecoder,
   UsageError,
@@ -136,6 +137,7 @@ export async function runSample(f: SampleFlags, log: (s: string) => void = (s) =
   const s1 = wantImages ? await loadStage1Run(stage1!) : null;
   // --engine: the DiT and the decoder on onnxruntime (graphs cached beside the checkpoints) or tfjs
   const engine = resolveEngine(f.engine);
+  setOrtMatMul(engine === 'ort'); // tfjs: every product on the tensor backend too
   const net = engineDenoiser(engine, model, { cacheDir: path.dirname(path.resolve(ckpt)) });
   const dec = s1 ? engineDecoder(engine, s1.rae, { cacheDir: path.resolve(stage1!) }) : null;
   try {

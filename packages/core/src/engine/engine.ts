@@ -2,7 +2,9 @@
  * Which engine runs inference (sampling, decoding, evaluation): `ort` (onnxruntime-node on graphs
  * exported by core's ONNX builder; CUDA where its provider is installed) or `tfjs` (the tensor
  * backend of runtime/). Chosen by option, else `RAEV2_ENGINE`, else `ort`: measured faster on every
- * inference workload of `npm run bench` (sampling, decoder). Training always runs on tfjs.
+ * inference workload of `npm run bench` (sampling, decoder). Training always runs on tfjs; with the
+ * ort engine its large matrix products (forward and backward) run on onnxruntime's GEMM
+ * (runtime/ort_matmul.ts), with tfjs every product stays on the tensor backend.
  */
 import { z } from 'zod';
 

@@ -105,14 +105,18 @@ function session(ra: number, rb: number, transposeA: boolean, transposeB: boolea
 const ownBuffer = (v: Float32Array): Float32Array => (v.buffer instanceof SharedArrayBuffer ? new Float32Array(v) : v);
 
 let registered = false;
+let enabled = false;
 
 /**
  * Re-register wasm's BatchMatMul so that float32 products of at least `minFlops` run on
- * onnxruntime (idempotent; a no-op before the wasm backend is loaded).
+ * onnxruntime while the route is on (idempotent; a no-op before the wasm backend is loaded).
+ * `enabled` sets the route (default on; runtime init passes whether the engine is ort).
  */
-export function registerOrtMatMul(opts: { minFlops?: number } = {}): void {
+export function registerOrtMatMul(opts: { minFlops?: number; enabled?: boolean } = {}): void {
   const k = tf.getKernel('BatchMatMul', 'wasm');
-  if (registered || k == null) return;
+  if (k == null) return;
+  enabled = opts.enabled ?? true;
+  if (registered) return;
   const threshold = opts.minFlops ?? minFlops();
   const inner = k.kernelFunc as unknown as KernelFunc;
   tf.unregisterKernel('BatchMatMul', 'wasm');
@@ -120,7 +124,7 @@ export function registerOrtMatMul(opts: { minFlops?: number } = {}): void {
     ...k,
     kernelFunc: ((args: MatMulArgs) => {
       const { inputs: { a, b }, backend, attrs: { transposeA, transposeB } } = args;
-      if (a.dtype !== 'float32' || b.dtype !== 'float32') return inner(args);
+      if (!enabled || a.dtype !== 'float32' || b.dtype !== 'float32') return inner(args);
       const { flops, shape, m, n } = matMulGeometry(a.shape, b.shape, transposeA, transposeB);
       if (flops === 0 || flops < threshold || Math.min(m, n) < 2) return inner(args);
       const s = session(a.shape.length, b.shape.length, transposeA, transposeB, n > m);
@@ -138,6 +142,14 @@ export function registerOrtMatMul(opts: { minFlops?: number } = {}): void {
 }
 
 /** Whether large products currently run on onnxruntime. */
-export function ortMatMulRegistered(): boolean {
-  return registered;
+export function ortMatMulEnabled(): boolean {
+  return registered && enabled;
+}
+
+/**
+ * Turn the route on or off (after runtime init on wasm; otherwise a no-op). For measurements
+ * that compare both paths in one process; a training run keeps one setting throughout.
+ */
+export function setOrtMatMul(on: boolean): void {
+  if (registered) enabled = on;
 }

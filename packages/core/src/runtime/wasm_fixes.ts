@@ -38,7 +38,7 @@ export function applyWasmFixes(): void {
   if (process.env.RAEV2_WASM_FAST_COPIES !== '0') registerFastCopies();
   for (const k of CPU_FALLBACKS) registerCpuFallback(k, 'wasm');
   // large products to onnxruntime's GEMM with the ort engine (the default; runtime/ort_matmul.ts)
-  if (resolveEngine() === 'ort') registerOrtMatMul();
+  registerOrtMatMul({ enabled: resolveEngine() === 'ort' });
   applied = true;
 }
 
