@@ -12,25 +12,36 @@ export interface TimingOptions {
 
 /** Median milliseconds of the timed runs of `fn` after `warmup` runs (fn may be async). */
 export async function medianMs(fn: () => unknown, opts: TimingOptions): Promise<number> {
-  let last = 0;
-  for (let i = 0; i < opts.warmup; i++) {
+  return (await interleavedMedianMs([fn], opts))[0];
+}
+
+/**
+ * Median milliseconds of each of `fns`, warmed up and timed in alternation (a, b, a, b, …) so that
+ * a shared machine's slow spells fall on all of them alike; for ratios between close contenders.
+ * With `budgetMs`, repeats = budget / (the slowest function's last warm-up time).
+ */
+export async function interleavedMedianMs(fns: (() => unknown)[], opts: TimingOptions): Promise<number[]> {
+  const time = async (fn: () => unknown) => {
     const t0 = performance.now();
     await fn();
-    last = performance.now() - t0;
+    return performance.now() - t0;
+  };
+  let last = 0;
+  for (let i = 0; i < opts.warmup; i++) {
+    last = 0;
+    for (const fn of fns) last = Math.max(last, await time(fn));
   }
   let repeats = opts.repeats;
   if (opts.budgetMs != null && last > 0) {
     repeats = Math.max(Math.min(opts.minRepeats ?? 3, opts.repeats), Math.min(opts.repeats, Math.floor(opts.budgetMs / last)));
   }
-  const times: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const t0 = performance.now();
-    await fn();
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  const mid = times.length >> 1;
-  return times.length % 2 === 1 ? times[mid] : (times[mid - 1] + times[mid]) / 2;
+  const times: number[][] = fns.map(() => []);
+  for (let i = 0; i < repeats; i++) for (const [j, fn] of fns.entries()) times[j].push(await time(fn));
+  return times.map((t) => {
+    t.sort((a, b) => a - b);
+    const mid = t.length >> 1;
+    return t.length % 2 === 1 ? t[mid] : (t[mid - 1] + t[mid]) / 2;
+  });
 }
 
 /** GFLOP/s of `flops` done in `ms` milliseconds. */
