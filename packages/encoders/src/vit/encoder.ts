@@ -2,9 +2,13 @@
  * Core's `Encoder` for any HF vision tower: preprocessing from the checkpoint's image processor,
  * all hidden states at any patch-multiple resolution (position tables are interpolated), and the
  * final norm without affine as the latent norm. ViT-MAE runs in natural patch order with nothing
- * masked.
+ * masked. With the ort engine (`RAEV2_ENGINE`, the default), a DINOv2-family tower (with or without
+ * registers, GELU MLP) encodes through onnxruntime whenever no gradient is recorded and the input
+ * is at its position table's size: the same weights as core's ONNX ViT graph (onnx/vit.ts), built
+ * on first use; anything else (other families, interpolated positions, gradients) runs on tfjs.
  */
-import { tf, type Tensor, type Encoder, type EncoderOutput, layerNorm } from '@raev2/core';
+import { tf, type Tensor, type Encoder, type EncoderOutput, layerNorm, resolveEngine, buildVitOnnx, vitShapes, ortEncoder, type OrtEncoder } from '@raev2/core';
+import { Dinov2Model } from '../dinov2/model.js';
 import { preprocessImages } from '../preprocess/pipeline.js';
 import { fixedOutputSize, type ImageProcessor } from '../preprocess/processor.js';
 import type { HFVisionModel, ViTForwardOptions } from './model.js';
@@ -31,6 +35,10 @@ export class ViTEncoder implements Encoder {
   readonly imageMean: [number, number, number];
   readonly imageStd: [number, number, number];
   readonly preprocessMode: 'resize' | 'processor';
+  /** The onnxruntime twin of a DINOv2-family tower; 'tfjs' once it is known not to export. */
+  private ort: OrtEncoder | 'tfjs' | null = null;
+  /** The square input size the twin's position table fixes. */
+  private ortSize = 0;
 
   constructor(readonly model: HFVisionModel, readonly processor: ImageProcessor, opts: ViTEncoderOptions) {
     this.name = opts.name;
@@ -58,7 +66,36 @@ export class ViTEncoder implements Encoder {
 
   /** Pixel values NCHW → every hidden state [B, T, D] (T = prefix + h·w patches in row-major order). */
   forward(pixelValues: Tensor): EncoderOutput {
+    const ort = tf.engine().state.gradientDepth === 0 && resolveEngine() === 'ort' ? this.ortTwin(pixelValues) : null;
+    if (ort) return ort.forward(pixelValues);
     return this.run(pixelValues, { interpolatePosEncoding: true, maskRatio: 0 });
+  }
+
+  /** The tower on onnxruntime for these pixels, or null (not exportable, or positions to interpolate). */
+  private ortTwin(pixelValues: Tensor): OrtEncoder | null {
+    const m = this.model;
+    if (this.ort == null) {
+      if (!(m instanceof Dinov2Model) || m.config.use_swiglu_ffn || m.config.hidden_act !== 'gelu') this.ort = 'tfjs';
+      else {
+        const weights = new Map(m.namedParameters());
+        const { grid, patch } = vitShapes(weights);
+        this.ortSize = grid * patch;
+        // the base's dispose is a no-op: this encoder disposes its own model
+        const base: Encoder = {
+          name: this.name, numLayers: this.numLayers, hiddenSize: this.hiddenSize, patchSize: this.patchSize, imageSize: this.imageSize,
+          imageMean: this.imageMean, imageStd: this.imageStd, preprocess: (x) => this.preprocess(x), latentNorm: (h) => this.latentNorm(h),
+          forward: (px) => this.run(px, { interpolatePosEncoding: true, maskRatio: 0 }), dispose: () => {},
+        };
+        try {
+          this.ort = ortEncoder(base, buildVitOnnx(weights, { numHeads: m.config.num_attention_heads, eps: m.config.layer_norm_eps }));
+        } catch (e) {
+          process.stderr.write(`[raev2] ${this.name}: onnxruntime cannot run this tower (${(e as Error).message.split('\n')[0]}); encoding on tfjs\n`);
+          this.ort = 'tfjs';
+        }
+      }
+    }
+    const [, , h, w] = pixelValues.shape;
+    return this.ort !== 'tfjs' && h === this.ortSize && w === this.ortSize && pixelValues.dtype === 'float32' ? this.ort : null;
   }
 
   private run(pixelValues: Tensor, opts: ViTForwardOptions): EncoderOutput {
@@ -88,6 +125,7 @@ export class ViTEncoder implements Encoder {
   }
 
   dispose(): void {
+    if (this.ort != null && this.ort !== 'tfjs') this.ort.dispose();
     this.model.dispose();
   }
 }
