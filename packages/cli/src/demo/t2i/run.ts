@@ -46,6 +46,14 @@ export const T2I_DEMO_STEPS = { tower: 800, decoder: 1350, dit: 3000 } as const;
 /** The DiT^DH and text-condition settings of the demo (the shipped checkpoint's). */
 export const T2I_DEMO_MODEL = { hiddenSize: [96, 96], depth: [3, 1], numHeads: [4, 4], baseDepth: 2, numTimeTokens: 2, numCondTokens: 2 } as const;
 
+/**
+ * Time shift of the demo's DiT^DH. The dimension rule (docs/method.md) gives sqrt(36·96/4096) = 0.92
+ * for this 6×6×96 latent, which leaves few training draws at high noise, where a prompt's role,
+ * gender and shape are decided; at 3000 steps shift 6 took held-out role accuracy from 15 % to 100 %
+ * and gender from 57 % to 79 % (docs/t2i.md).
+ */
+export const T2I_DEMO_SHIFT = 6;
+
 /** Prompts of the grid: seen and held-out, labelled. */
 export function demoPrompts(quick: boolean): { prompt: string; heldOut: boolean }[] {
   const seen = ['woman firefighter, light skin tone', 'man cook, dark skin tone', 'red heart', 'green circle', 'kiss, woman and man, light and dark skin tones', 'woman astronaut, medium skin tone'];
@@ -81,7 +89,7 @@ async function trainAll(f: T2IDemoFlags, work: string, log: (s: string) => void)
   const ditSteps = f['dit-steps'] ?? (q ? 20 : T2I_DEMO_STEPS.dit);
   const dit = await trainT2I(parseT2ITrainConfig({
     data: 'emoji', textEncoder: `hf:${tower}`, imageSize: 96, variant: 'text', out: run, text: { maskPads: true, keepPooled: false, maxTokens: 24 },
-    model: T2I_DEMO_MODEL, optimizer: { lr: 1e-3 }, schedule: { kind: 'cosine', warmupSteps: Math.min(30, ditSteps), finalLr: 1e-4 },
+    model: T2I_DEMO_MODEL, transport: { shift: T2I_DEMO_SHIFT }, optimizer: { lr: 1e-3 }, schedule: { kind: 'cosine', warmupSteps: Math.min(30, ditSteps), finalLr: 1e-4 },
     batchSize: 32, steps: ditSteps, ema: 0.999, checkpointEvery: Math.max(10, Math.ceil(ditSteps / 4)), logEvery: 25, seed: f.seed,
   }), { handleSignals: true });
   if (dit.interrupted) throw new InterruptedError(`DiT^DH training stopped at step ${dit.step}/${dit.totalSteps}, checkpoint saved; run the same command again to continue`);
