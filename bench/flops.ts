@@ -4,7 +4,7 @@
  * shapes are kept so that the native GEMM (onnxruntime's MLAS) can be timed on exactly the shapes the
  * model runs, for MFU = model FLOP/s ÷ the best native rate on those shapes.
  */
-import { tf, Rng, createOnnxSession, ortFloat } from '@raev2/core';
+import { tf, Rng, createOnnxSession, ortFloat, matMulGeometry } from '@raev2/core';
 import { buildMatMulModel } from './onnx_matmul.js';
 import { medianMs, gflops } from './timing.js';
 import type { BenchContext } from './context.js';
@@ -32,12 +32,7 @@ export function countMatmulFlops(fn: () => void): { flops: number; shapes: Matmu
     ...k,
     kernelFunc: ((args: { inputs: { a: Info; b: Info }; attrs: { transposeA: boolean; transposeB: boolean } }) => {
       const { a, b } = args.inputs;
-      const ra = a.shape.length, rb = b.shape.length;
-      const m = args.attrs.transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
-      const kk = args.attrs.transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
-      const n = args.attrs.transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
-      const batch = Math.max(a.shape.slice(0, -2).reduce((p, d) => p * d, 1), b.shape.slice(0, -2).reduce((p, d) => p * d, 1));
-      const f = 2 * batch * m * n * kk;
+      const { flops: f, m, k: kk, n } = matMulGeometry(a.shape, b.shape, args.attrs.transposeA, args.attrs.transposeB);
       total += f;
       const key = `${m}x${kk}x${n}`;
       const s = shapes.get(key) ?? { m, k: kk, n, flops: 0 };

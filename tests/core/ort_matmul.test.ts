@@ -212,6 +212,17 @@ if (process.env[CHILD_ENV] === '1') {
     ort1.arrays.forEach((a, i) => assert.equal(maxAbs(a, ort2.arrays[i]), 0, `output ${i} differs between 1 and 2 threads`));
   });
 
+  test('a bad RAEV2_ORT_MATMUL_MIN_FLOPS is refused at start-up, naming the variable and the value', () => {
+    const r = spawnSync(process.execPath, ['--conditions=@raev2/source', '--import', 'tsx', fileURLToPath(import.meta.url)], {
+      env: { ...process.env, [CHILD_ENV]: '1', RAEV2_ENGINE: 'ort', RAEV2_WASM_THREADS: '1', RAEV2_QUIET: '1', RAEV2_ORT_MATMUL_MIN_FLOPS: 'lots' },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /RAEV2_ORT_MATMUL_MIN_FLOPS="lots" must be a non-negative integer/);
+    assert.equal(r.stdout, '', 'nothing computed with a bad threshold');
+  });
+
   test('DiT^DH training steps with routed products follow the XNNPACK path', () => {
     const n = ort1.arrays.length;
     const [lossOrt, lossWasm] = [ort1.arrays[n - 2], wasm.arrays[n - 2]];

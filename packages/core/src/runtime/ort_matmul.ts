@@ -57,13 +57,13 @@ function minFlops(): number {
 const size = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
 
 /** The product's FLOPs and output shape (tfjs semantics: broadcast batch dims, optional transposes). */
-export function matMulGeometry(a: number[], b: number[], transposeA: boolean, transposeB: boolean): { flops: number; shape: number[]; m: number; n: number } {
+export function matMulGeometry(a: number[], b: number[], transposeA: boolean, transposeB: boolean): { flops: number; shape: number[]; m: number; k: number; n: number } {
   const ra = a.length, rb = b.length;
   const m = transposeA ? a[ra - 1] : a[ra - 2];
   const k = transposeA ? a[ra - 2] : a[ra - 1];
   const n = transposeB ? b[rb - 2] : b[rb - 1];
   const outer = tf.broadcast_util.assertAndGetBroadcastShape(a.slice(0, -2), b.slice(0, -2));
-  return { flops: 2 * size(outer) * m * n * k, shape: [...outer, m, n], m, n };
+  return { flops: 2 * size(outer) * m * n * k, shape: [...outer, m, n], m, k, n };
 }
 
 /**
