@@ -67,7 +67,10 @@ export class ViTEncoder implements Encoder {
   /** Pixel values NCHW → every hidden state [B, T, D] (T = prefix + h·w patches in row-major order). */
   forward(pixelValues: Tensor): EncoderOutput {
     const ort = tf.engine().state.gradientDepth === 0 && resolveEngine() === 'ort' ? this.ortTwin(pixelValues) : null;
-    if (ort) return ort.forward(pixelValues);
+    return ort ? ort.forward(pixelValues) : this.tfjsForward(pixelValues);
+  }
+
+  private tfjsForward(pixelValues: Tensor): EncoderOutput {
     return this.run(pixelValues, { interpolatePosEncoding: true, maskRatio: 0 });
   }
 
@@ -84,7 +87,7 @@ export class ViTEncoder implements Encoder {
         const base: Encoder = {
           name: this.name, numLayers: this.numLayers, hiddenSize: this.hiddenSize, patchSize: this.patchSize, imageSize: this.imageSize,
           imageMean: this.imageMean, imageStd: this.imageStd, preprocess: (x) => this.preprocess(x), latentNorm: (h) => this.latentNorm(h),
-          forward: (px) => this.run(px, { interpolatePosEncoding: true, maskRatio: 0 }), dispose: () => {},
+          forward: (px) => this.tfjsForward(px), dispose: () => {},
         };
         try {
           this.ort = ortEncoder(base, buildVitOnnx(weights, { numHeads: m.config.num_attention_heads, eps: m.config.layer_norm_eps }));
