@@ -101,3 +101,36 @@ test('CFG on a token-conditioned DiT^DH (tokens + mask; the null prompt has its 
   assert.equal(tf.memory().numTensors, before, 'tensor leak');
   model.dispose();
 });
+
+test('sharedNoise: every row starts from one draw (rows differ only by their condition), across batches too; default rows draw their own', async () => {
+  await useBackend('cpu');
+  const before = tf.memory().numTensors;
+  // x̂ = x/2 + label: the output is affine in the noise, so rows with equal noise differ by a label term only
+  const byLabel: Denoiser = (x, _t, c) => ({ full: tf.tidy(() => x.mul(0.5).add((c as { labels: Tensor }).labels.toFloat().reshape([-1, 1, 1]))) });
+  const model = stubModel();
+  const labels = [0, 3, 0, 5, 0];
+  const cond: Condition = { labels: tf.tensor1d(labels, 'int32') };
+  const one = (label: number) => {
+    const c: Condition = { labels: tf.tensor1d([label], 'int32') };
+    const g = generateLatents(model, c, { steps: 3, shift: 1, seed: 11, denoiser: byLabel });
+    const d = Array.from(g.latents.dataSync());
+    g.latents.dispose();
+    disposeCondition(c);
+    return d;
+  };
+  for (const batchSize of [64, 2]) {
+    const g = generateLatents(model, cond, { steps: 3, shift: 1, seed: 11, denoiser: byLabel, sharedNoise: true, batchSize });
+    const d = Array.from(g.latents.dataSync());
+    g.latents.dispose();
+    labels.forEach((l, r) => {
+      const want = one(l); // a batch of one row from the same seed: the shared draw
+      want.forEach((v, i) => assert.ok(Math.abs(d[r * 6 + i] - v) < 1e-6, `batch ${batchSize}, row ${r}[${i}]: ${d[r * 6 + i]} vs ${v}`));
+    });
+  }
+  const g = generateLatents(model, cond, { steps: 3, shift: 1, seed: 11, denoiser: byLabel });
+  const d = Array.from(g.latents.dataSync());
+  g.latents.dispose();
+  assert.ok(d.slice(0, 6).some((v, i) => Math.abs(v - d[12 + i]) > 1e-3), 'without sharedNoise, rows 0 and 2 (same label) differ');
+  disposeCondition(cond);
+  assert.equal(tf.memory().numTensors, before, 'tensor leak');
+});

@@ -79,11 +79,15 @@ export function sampleHeun(d: Denoiser, xInit: Tensor, o: SamplerOptions): Tenso
 
 export type SamplerName = 'euler' | 'heun';
 
-/** Sample from seeded noise: ε ~ N(0, I) of `shape` from `rng`, integrated with `method`. */
-export function sample(d: Denoiser, shape: number[], rng: Rng, o: SamplerOptions & { method?: SamplerName }): Tensor {
+/**
+ * Sample from seeded noise: ε ~ N(0, I) of `shape` from `rng`, integrated with `method`. With
+ * `sharedNoise` one draw of shape [1, …] is repeated over the batch (common random numbers: rows then
+ * differ only by their condition, so their outputs can be compared without sampling noise).
+ */
+export function sample(d: Denoiser, shape: number[], rng: Rng, o: SamplerOptions & { method?: SamplerName; sharedNoise?: boolean }): Tensor {
   const method = o.method ?? 'euler';
   if (method !== 'euler' && method !== 'heun') throw new Error(`unknown sampler "${method}" (known: euler, heun)`);
-  const noise = rng.randn(shape);
+  const noise = o.sharedNoise ? tf.tidy(() => tf.tile(rng.randn([1, ...shape.slice(1)]), [shape[0], ...shape.slice(1).map(() => 1)])) : rng.randn(shape);
   try {
     return method === 'euler' ? sampleEuler(d, noise, o) : sampleHeun(d, noise, o);
   } finally {

@@ -26,6 +26,11 @@ export interface GenerateOptions {
   tEps?: number;
   /** Seed (or generator) of the initial noise. */
   seed: number | Rng;
+  /**
+   * One noise draw shared by every row of a batch (common random numbers), e.g. to rank conditions
+   * (planning) by their outputs alone. Default false: independent noise per row.
+   */
+  sharedNoise?: boolean;
   /** Rows per network call (default 64; CFG doubles it internally). */
   batchSize?: number;
   /** The weaker model for AutoGuidance. */
@@ -71,11 +76,14 @@ export function generateLatents(model: DiTModel, cond: Condition, o: GenerateOpt
   const wasTraining = model.training;
   model.eval();
   try {
+    // shared noise: every batch starts from the same generator state, so all rows share one draw
+    const start = o.sharedNoise ? rng.state() : null;
     for (let i = 0; i < count; i += bs) {
       const n = Math.min(bs, count - i);
+      if (start) rng.setState(start);
       const chunk = count <= bs ? cond : sliceCondition(cond, i, n);
       try {
-        parts.push(sample(denoiser, [n, h * w, model.inChannels], rng, { grid, cond: chunk, prediction: model.prediction, tEps: o.tEps ?? T_EPS, method: o.sampler ?? 'euler' }));
+        parts.push(sample(denoiser, [n, h * w, model.inChannels], rng, { grid, cond: chunk, prediction: model.prediction, tEps: o.tEps ?? T_EPS, method: o.sampler ?? 'euler', sharedNoise: o.sharedNoise }));
       } finally {
         if (chunk !== cond) disposeCondition(chunk);
       }

@@ -15,6 +15,8 @@ export interface PredictOptions {
   guidance?: GuidanceConfigInput;
   seed?: number | Rng;
   batchSize?: number;
+  /** One noise draw for every row (common random numbers; planning compares candidates by it). */
+  sharedNoise?: boolean;
 }
 
 /** Free guidance w = 1.78 on t ∈ [0.1, 1] (the published setting). */
@@ -30,6 +32,7 @@ export function predictLatents(m: NavModel, cond: NavigationCondition, o: Predic
     shift: m.info.shift,
     seed: o.seed ?? 0,
     batchSize: o.batchSize ?? 64,
+    sharedNoise: o.sharedNoise,
   }).latents;
 }
 

@@ -4,6 +4,9 @@
  * the true context; the score of a sequence is the cosine distance between the last predicted
  * latent and the goal's latent. CEM keeps the `elites` best of `samples` Gaussian draws per
  * iteration and refits mean/std; random shooting draws samples × iterations once and keeps the best.
+ * Every candidate is sampled from the same noise, and every iteration reuses it (common random
+ * numbers): with independent noise per candidate the sampling noise swamps the action's effect on the
+ * score (docs/navworld.md: rank correlation with the simulator's goal distance 0.07 → 0.25).
  */
 import { Rng } from '@raev2/core';
 import { applyAction } from '../actions.js';
@@ -39,7 +42,7 @@ export function scoreSequences(m: NavModel, context: readonly Float32Array[], go
   for (let l = 0; l < seqs[0].length; l++) {
     const cond = navCondition(m, windows, seqs.map((s) => (o.zeroAction ? [0, 0, 0] : s[l])), seqs.map(() => stride));
     try {
-      const z = predictLatents(m, cond, o);
+      const z = predictLatents(m, cond, { ...o, sharedNoise: true });
       const d = z.dataSync() as Float32Array;
       z.dispose();
       const fs = d.length / seqs.length;
@@ -66,7 +69,7 @@ export function planActions(m: NavModel, context: readonly Float32Array[], goal:
   const perIter = o.method === 'cem' ? o.samples : o.samples * o.iterations;
   for (let it = 0; it < iters; it++) {
     const seqs = Array.from({ length: perIter }, draw);
-    const scores = scoreSequences(m, context, goal, seqs, o.stride, { ...o, seed: o.seed + it });
+    const scores = scoreSequences(m, context, goal, seqs, o.stride, o);
     calls += perIter * L;
     const order = scores.map((s, i) => [s, i] as const).sort((a, b) => a[0] - b[0]);
     if (order[0][0] < best.score) best = { actions: seqs[order[0][1]], score: order[0][0] };
