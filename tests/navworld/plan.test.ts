@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pathErrors, executeActions, cosine, clipFD, latentFD, poolLatent, generateMap, type GridMap } from '@raev2/navworld';
+import { pathErrors, executeActions, cosine, clipFD, latentFD, poolLatent, generateMap, trainingActionBox, type GridMap } from '@raev2/navworld';
 
 const open: GridMap = (() => {
   const w = 30, h = 30, cells = new Uint8Array(w * h);
@@ -56,4 +56,24 @@ test('--guidance flag: free / cfg / free+cfg / none, bad values named', async ()
   assert.deepEqual(GuidanceFlag.parse('none'), { method: 'none' });
   assert.deepEqual(GuidanceFlag.parse('free+cfg:1.5,3'), { method: 'free+cfg', freeScale: 1.5, freeInterval: [0.1, 1], cfgScale: 3 });
   for (const bad of ['cfg', 'cfg:-1', 'free:x', 'auto:2']) assert.equal(GuidanceFlag.safeParse(bad).success, false, bad);
+});
+
+test('trainingActionBox: per-component 2 % / 98 % quantiles (nearest rank) of the normalised actions k frames apart, in each start pose\'s frame (hand values)', () => {
+  const scale = { metricStep: 0.2, bounds: [4, 2] as [number, number] };
+  const a = [{ x: 0, y: 0, yaw: 0 }, { x: 0.2, y: 0, yaw: 0 }, { x: 0.4, y: 0, yaw: 0.3 }];
+  // heading +y: 0.2 m along y is 0.2 m forward; 0.1 m along −x is 0.1 m to the left
+  const b = [{ x: 1, y: 1, yaw: Math.PI / 2 }, { x: 0.9, y: 1.2, yaw: Math.PI / 2 - 0.2 }];
+  const close = (got: number[], want: number[], what: string) => got.forEach((v, j) => assert.ok(Math.abs(v - want[j]) < 1e-12, `${what}[${j}]: ${v} vs ${want[j]}`));
+  const k1 = trainingActionBox([a, b], scale, 1);
+  // dx' = dx / 0.2 / 4, dy' = dy / 0.2 / 2: a → (0.25, 0, 0) and (0.25, 0, 0.3); b → (0.25, 0.25, −0.2)
+  close(k1.lo, [0.25, 0, -0.2], 'k=1 lo');
+  close(k1.hi, [0.25, 0.25, 0.3], 'k=1 hi');
+  const k2 = trainingActionBox([a, b], scale, 2);
+  close(k2.lo, [0.5, 0, 0.3], 'k=2 lo');
+  close(k2.hi, [0.5, 0, 0.3], 'k=2 hi');
+  assert.throws(() => trainingActionBox([a, b], scale, 3), /no training pair 3 frames apart/);
+  // 101 forward steps of 0.01·i m: quantiles 0.02 / 0.98 are the 3rd smallest and 3rd largest (nearest rank)
+  const line = Array.from({ length: 102 }, (_, i) => ({ x: (i * (i + 1)) / 200, y: 0, yaw: 0 }));
+  const q = trainingActionBox([line], { metricStep: 0.2, bounds: [10, 2] }, 1); // dx' = dx / 2
+  assert.ok(Math.abs(q.lo[0] - 0.03 / 2) < 1e-12 && Math.abs(q.hi[0] - 0.99 / 2) < 1e-12, `${q.lo[0]} ${q.hi[0]}`);
 });

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { tf, createDiT, conditionBatch, Rng } from '@raev2/core';
 import '@raev2/encoders';
-import { parseNavTrainConfig, trainNavWorld, loadNavModel, rollout, loadLatentWorld, NavigationSource, navConditionConfig, measureActionScale, actionBetween, NavigationConditionEmbedder, nullNavigationCondition } from '@raev2/navworld';
+import { parseNavTrainConfig, trainNavWorld, loadNavModel, rollout, navCondition, predictLatents, loadLatentWorld, NavigationSource, navConditionConfig, measureActionScale, actionBetween, NavigationConditionEmbedder, nullNavigationCondition } from '@raev2/navworld';
 
 test('navigation condition embedder: token count and layout; zero null condition; frame embedding only when asked', () => {
   const cfg = { kind: 'navigation' as const, contextFrames: 2, tokensPerFrame: 3, channels: 5, actionTokens: 2, frameEmbedding: false, contextRope: false };
@@ -109,6 +109,32 @@ test('navworld train: the navigation kind builds inside core\'s DiT^DH, trains a
   assert.equal(warnings.length, 0);
   rollout(m, [ctx], [traj.poses.slice(2, 12)], { steps: 1, warn: (s) => warnings.push(s) });
   assert.match(warnings[0] ?? '', /9 steps is longer than the 8 frames/);
+  // block rollouts against calls built by hand: each call predicts offsets 1…b from the window, actions from
+  // the window's newest pose, then the window slides by b (block 1: frame by frame; block 5: all from the context)
+  const wp = traj.poses.slice(3, 9); // last context pose + 5 waypoints
+  const byHand = (blocks: number[]) => {
+    const rng = new Rng(0);
+    const win = [...ctx];
+    const got: Float32Array[] = [];
+    let h = 0;
+    for (const b of blocks) {
+      const ks = Array.from({ length: b }, (_, j) => j + 1);
+      const c = navCondition(m, ks.map(() => [...win]), ks.map((k) => actionBetween(wp[h], wp[h + k], m.info.scale)), ks);
+      const z = predictLatents(m, c, { steps: 2, seed: rng });
+      const d = z.dataSync() as Float32Array;
+      tf.dispose([z, ...Object.values(c) as tf.Tensor[]]);
+      for (let j = 0; j < b; j++) { const f = d.slice(j * fsz, (j + 1) * fsz); got.push(f); win.shift(); win.push(f); }
+      h += b;
+    }
+    return got;
+  };
+  for (const [block, blocks] of [[1, [1, 1, 1, 1, 1]], [2, [2, 2, 1]], [5, [5]]] as const) {
+    const [r] = rollout(m, [ctx], [wp], { steps: 2, block, seed: 0 });
+    const want = byHand([...blocks]);
+    assert.equal(r.length, 5);
+    r.forEach((f, i) => assert.deepEqual(Array.from(f), Array.from(want[i]), `block ${block}, frame ${i + 1}`));
+  }
+  assert.throws(() => rollout(m, [ctx], [wp], { steps: 2, block: 9 }), /rollout block 9: must be an integer in \[1, 8\]/);
   assert.equal(tf.memory().numTensors, before, 'rollouts leak no tensors');
   // an untrained DiT of the same config is a different function (the checkpoint's weights were loaded)
   const fresh = createDiT(m.dit.config, 12345);

@@ -80,13 +80,14 @@ test('demo --task navworld --quick: world, decoder and DiT^DH trained small, eva
   const { out, secs } = runDemo('navworld');
   t.diagnostic(`demo --task navworld --quick took ${secs.toFixed(0)} s`);
   for (const f of ['metrics.json', 'report.html']) assert.ok(fs.existsSync(path.join(out, f)), `${f} is missing`);
-  const m = JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8')) as { splits: Record<string, { singleStep: Record<string, Record<string, { latentCos: number; actionAcc?: number }>> }>; plan: { mean: Record<string, { ate: number }> }; inverseDynamics: { trainAccuracy: number[] } };
+  const m = JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8')) as { splits: Record<string, { singleStep: Record<string, Record<string, { latentCos: number; actionAcc?: number }>>; rollout: Record<string, Record<string, { latentCos: number }>> }>; plan: { mean: Record<string, { ate: number }> }; inverseDynamics: { trainAccuracy: number[] } };
   for (const split of ['heldout-map', 'heldout-traj']) {
     for (const k of ['1', '2', '4', '8']) {
       const row = m.splits[split].singleStep[k];
       for (const method of ['model', 'no-action', 'untrained', 'copy-last', 'recon']) assert.ok(finite(row[method].latentCos) && finite(row[method].actionAcc), `${split} k=${k} ${method}`);
       assert.ok(Math.abs(row.recon.latentCos - 1) < 1e-5, 'recon scores the true latent against itself');
     }
+    for (const [h, row] of Object.entries(m.splits[split].rollout)) for (const method of ['model', 'frame-by-frame', 'no-action', 'copy-last']) assert.ok(finite(row[method].latentCos), `${split} rollout step ${h} ${method}`);
   }
   assert.equal(m.inverseDynamics.trainAccuracy.length, 3);
   for (const p of ['cem', 'random', 'cem-no-action']) assert.ok(finite(m.plan.mean[p].ate), `planning ${p}`);

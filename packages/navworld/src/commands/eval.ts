@@ -21,6 +21,7 @@ const Flags = z.object({
   steps: num(1).default(8),
   clips: num(2).default(8),
   'rollout-steps': num(1).default(16),
+  block: num(1).optional(),
   turns: num(1).default(8),
   'plan-episodes': num(0).default(4),
   'plan-samples': num(2).default(24),
@@ -41,6 +42,8 @@ counterfactual turns vs the simulator; CEM planning vs random shooting vs the no
   --samples N          single-step examples per split (default 32)
   --steps N            Euler steps per prediction (default 8)
   --clips N --rollout-steps H   rollouts per split and their length (default 8, 16)
+  --block N            frames per rollout call (default the trained offset); frame-by-frame
+                       rollouts (block 1) are scored beside them
   --turns N            contexts for counterfactual turns (default 8)
   --plan-episodes N    planning episodes on held-out maps (default 4; 0 skips)
   --plan-samples N --elites N --iterations N   CEM settings (default 24, 4, 3)
@@ -69,7 +72,7 @@ export const evalCommand: Command = {
       const guidance = f.guidance;
       const result = await evaluateNavWorld(m, world, rae, {
         splits: ['heldout-map', 'heldout-traj'], samples: f.samples, horizons: [1, 2, 4, 8], clips: f.clips, rolloutSteps: f['rollout-steps'],
-        rolloutHorizons: [1, 2, 4, 8, 16].filter((h) => h <= f['rollout-steps']), turns: f.turns, seed: f.seed, steps: f.steps, guidance,
+        rolloutHorizons: [1, 2, 4, 8, 16].filter((h) => h <= f['rollout-steps']), turns: f.turns, seed: f.seed, steps: f.steps, guidance, block: f.block,
         onProgress: (s) => console.error(`navworld eval: ${s}`),
       });
       const plan = f['plan-episodes'] > 0 ? planEpisodes(m, world, 'heldout-map', f['plan-episodes'], { horizon: 2, stride: 4, samples: f['plan-samples'], elites: f.elites, iterations: f.iterations, steps: f.steps, guidance, seed: f.seed }, (d) => console.error(`navworld eval: planning episode ${d}/${f['plan-episodes']}`)) : undefined;

@@ -22,6 +22,7 @@ const Flags = z.object({
   steps: int(1).default(8),
   guidance: GuidanceFlag,
   split: z.enum(['heldout-map', 'heldout-traj']).default('heldout-map'),
+  box: z.enum(['training', 'full']).default('training'),
   seed: int(0).default(0),
 }).strict().refine((f) => f.elites <= f.samples, { message: 'must be ≤ --samples', path: ['elites'] });
 
@@ -34,20 +35,22 @@ calls; the no-action model plans with actions zeroed. Plans run in the simulator
 error (m) against the true path go to plan.json, paths to plan_map.svg.
 
   --episodes N --samples N --elites N --iterations N --horizon L --stride K
-  --steps N --guidance none|free:<w>|cfg:<w> --split heldout-map|heldout-traj --seed N`;
+  --steps N --guidance none|free:<w>|cfg:<w> --split heldout-map|heldout-traj --seed N
+  --box training|full   search actions inside the training actions' range at the stride (default) or
+                        the whole normalised box`;
 
 export const planCommand: Command = {
   name: 'navworld plan',
   summary: 'plan toward goal images with CEM (vs random shooting and the no-action model): ATE / RPE',
   usage,
   async run(argv) {
-    const f = parseFlags(argv, Object.fromEntries(['run', 'out', 'episodes', 'samples', 'elites', 'iterations', 'horizon', 'stride', 'steps', 'guidance', 'split', 'seed'].map((k) => [k, { type: 'string' as const }])), Flags, 'navworld plan');
+    const f = parseFlags(argv, Object.fromEntries(['run', 'out', 'episodes', 'samples', 'elites', 'iterations', 'horizon', 'stride', 'steps', 'guidance', 'split', 'seed', 'box'].map((k) => [k, { type: 'string' as const }])), Flags, 'navworld plan');
     await initRuntime();
     const m = loadNavModel(f.run);
     try {
       const world = loadLatentWorld(path.resolve(f.run, m.info.latents));
       const guidance = f.guidance;
-      const s = planEpisodes(m, world, f.split, f.episodes, { horizon: f.horizon, stride: f.stride, samples: f.samples, elites: f.elites, iterations: f.iterations, steps: f.steps, guidance, seed: f.seed }, (d) => console.error(`navworld plan: episode ${d}/${f.episodes}`));
+      const s = planEpisodes(m, world, f.split, f.episodes, { horizon: f.horizon, stride: f.stride, samples: f.samples, elites: f.elites, iterations: f.iterations, steps: f.steps, guidance, seed: f.seed, box: f.box }, (d) => console.error(`navworld plan: episode ${d}/${f.episodes}`));
       writeFileAtomic(path.join(f.out, 'plan.json'), JSON.stringify({ run: f.run, checkpoint: m.checkpoint, flags: f, ...s }, null, 1) + '\n');
       const ep = s.episodes[0];
       writeFileAtomic(path.join(f.out, 'plan_map.svg'), topDownMap(new Simulator(m.info.world).map(ep.map), { true: [ep.start, ...ep.truth], cem: [ep.start, ...ep.paths.cem], random: [ep.start, ...ep.paths.random], 'cem-no-action': [ep.start, ...ep.paths['cem-no-action']] }));

@@ -17,6 +17,7 @@ const Flags = z.object({
   map: z.coerce.number().int().nonnegative().default(0),
   seed: z.coerce.number().int().nonnegative().default(0),
   steps: z.coerce.number().int().positive().default(8),
+  block: z.coerce.number().int().positive().optional(),
   guidance: GuidanceFlag,
 }).strict();
 
@@ -31,6 +32,8 @@ cosine to the true frames. Longer than the trained offset: it warns and proceeds
   --map N       held-out map index (default 0)
   --seed N      walk seed (default 0)
   --steps N     Euler steps per frame (default 8)
+  --block N     frames predicted per model call, 1 … the trained offset (default the trained offset;
+                1 = frame by frame)
   --guidance G  none | free:<w> | cfg:<w> | free+cfg:<w>,<w> (default free:1.78; cfg's null condition is all zeros)`;
 
 export const rolloutCommand: Command = {
@@ -45,11 +48,11 @@ export const rolloutCommand: Command = {
     const { rae, dispose } = await loadWorldRAE(f.stage1, world, m.info.encoder, m.info.size);
     try {
       const t0 = Date.now();
-      const r = await longRollout(m, rae, { seconds: f.seconds, mapIndex: f.map, seed: f.seed, steps: f.steps, guidance: f.guidance });
+      const r = await longRollout(m, rae, { seconds: f.seconds, mapIndex: f.map, seed: f.seed, steps: f.steps, guidance: f.guidance, block: f.block });
       const s = m.info.size;
       const pair = sideBySide(r.pred, r.real, s, s);
       const file = await writeVideo(f.out, { width: pair.width, height: s, fps: FPS, frames: pair.frames });
-      writeFileAtomic(f.out.replace(/\.mp4$/i, '.json'), JSON.stringify({ run: f.run, checkpoint: m.checkpoint, map: r.map, seconds: f.seconds, frames: r.pred.length, steps: f.steps, guidance: f.guidance, secondsTaken: (Date.now() - t0) / 1000, latentCosine: r.latentCosine }, null, 1) + '\n');
+      writeFileAtomic(f.out.replace(/\.mp4$/i, '.json'), JSON.stringify({ run: f.run, checkpoint: m.checkpoint, map: r.map, seconds: f.seconds, frames: r.pred.length, steps: f.steps, block: f.block ?? m.info.maxOffset, guidance: f.guidance, secondsTaken: (Date.now() - t0) / 1000, latentCosine: r.latentCosine }, null, 1) + '\n');
       console.log(`navworld rollout: ${r.pred.length} frames (${f.seconds} s at ${FPS} Hz) → ${file}`);
     } finally {
       dispose();

@@ -33,13 +33,17 @@ export interface EvalOptions extends PredictOptions {
   rolloutSteps: number;
   /** Rollout steps scored (≤ rolloutSteps). */
   rolloutHorizons: number[];
+  /** Frames per rollout call (default the model's largest offset; 1 = frame by frame, also reported). */
+  block?: number;
   /** Contexts for counterfactual turns. */
   turns: number;
   seed: number;
   onProgress?: (what: string) => void;
 }
 
-type RolloutMethod = 'model' | 'no-action' | 'copy-last';
+/** Rollout rows: the model in blocks (its default), frame by frame (block 1), without actions, copy-last. */
+export const ROLLOUT_METHODS = ['model', 'frame-by-frame', 'no-action', 'copy-last'] as const;
+export type RolloutMethod = (typeof ROLLOUT_METHODS)[number];
 
 export interface SplitResult {
   singleStep: Record<string, Record<Method, HorizonScore>>;
@@ -150,6 +154,7 @@ export async function evaluateNavWorld(m: NavModel, world: LatentWorld, rae: RAE
       const quiet = () => {};
       const rolled = {
         model: rollout(m, cctx, cposes, { ...o, seed: o.seed, warn: quiet }),
+        'frame-by-frame': rollout(m, cctx, cposes, { ...o, seed: o.seed, block: 1, warn: quiet }),
         'no-action': rollout(m, cctx, cposes, { ...o, seed: o.seed, zeroAction: true, warn: quiet }),
         'copy-last': cctx.map((c) => Array.from({ length: o.rolloutSteps }, () => c[n - 1])),
       };
@@ -158,7 +163,7 @@ export async function evaluateNavWorld(m: NavModel, world: LatentWorld, rae: RAE
         const realImg = await sim.images(clips.map(({ traj, i }) => ({ map: traj.map, pose: traj.poses[i + h] })));
         const lastImg = await sim.images(clips.map(({ traj, i }) => ({ map: traj.map, pose: traj.poses[i] })));
         const row = {} as Record<RolloutMethod, HorizonScore>;
-        for (const method of ['model', 'no-action', 'copy-last'] as const) {
+        for (const method of ROLLOUT_METHODS) {
           const zs = rolled[method].map((c) => c[h - 1]);
           const img = method === 'copy-last' ? lastImg.clone() : imagesOf(zs);
           row[method] = scoreHorizon(zs, realClips.map((c) => c[h - 1]), C, { pred: img, real: realImg });
@@ -168,7 +173,7 @@ export async function evaluateNavWorld(m: NavModel, world: LatentWorld, rae: RAE
         rolloutScores[String(h)] = row;
       }
       const cfd = {} as Record<RolloutMethod, number>;
-      for (const method of ['model', 'no-action', 'copy-last'] as const) cfd[method] = clipFD(rolled[method], realClips, C);
+      for (const method of ROLLOUT_METHODS) cfd[method] = clipFD(rolled[method], realClips, C);
       result.splits[split] = { singleStep, rollout: rolloutScores, clipFD: cfd };
       // one decoded rollout per split for the report
       result.examples.push({

@@ -22,7 +22,7 @@ export interface LongRollout {
 }
 
 /** Roll out `seconds` at 4 Hz on held-out map `mapIndex` along walk `seed`. */
-export async function longRollout(m: NavModel, rae: RAE, o: { seconds: number; mapIndex: number; seed: number; steps: number; guidance: GuidanceConfigInput; warn?: (s: string) => void }): Promise<LongRollout> {
+export async function longRollout(m: NavModel, rae: RAE, o: { seconds: number; mapIndex: number; seed: number; steps: number; guidance: GuidanceConfigInput; block?: number; warn?: (s: string) => void }): Promise<LongRollout> {
   const spec = m.info.world;
   if (o.mapIndex >= spec.heldOutMaps) throw new Error(`map ${o.mapIndex}: the world has ${spec.heldOutMaps} held-out maps`);
   const sim = new Simulator(spec);
@@ -36,7 +36,7 @@ export async function longRollout(m: NavModel, rae: RAE, o: { seconds: number; m
   const fs = cd.length / n;
   const context = Array.from({ length: n }, (_, j) => cd.slice(j * fs, (j + 1) * fs));
   tf.dispose([ctxImg, ctxLat]);
-  const [pred] = rollout(m, [context], [walk.poses.slice(n - 1)], { steps: o.steps, guidance: o.guidance, seed: o.seed, warn: o.warn });
+  const [pred] = rollout(m, [context], [walk.poses.slice(n - 1)], { steps: o.steps, guidance: o.guidance, seed: o.seed, block: o.block, warn: o.warn });
   const s = m.info.size, C = m.info.condition.channels;
   const out: LongRollout = { map: map.seed, poses: walk.poses, pred: [], real: [], latentCosine: [] };
   const bytes = (t: tf.Tensor) => {

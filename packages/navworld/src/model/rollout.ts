@@ -1,8 +1,10 @@
 /**
  * Prediction and autoregressive rollouts (docs/method.md, navigation world model). One prediction
  * samples the target latent with core's generateLatents (free guidance by default) from
- * {frames, action, offset}. A rollout slides the context window: append the prediction, drop the
- * oldest frame, and re-express the next waypoint in the frame of the newest (predicted) pose.
+ * {frames, action, offset}. A rollout slides the context window: append the predictions, drop the
+ * oldest frames, and re-express the next waypoints in the frame of the newest (predicted) pose; it
+ * predicts a block of frames per call (offsets 1…block), by default as many as the model was trained
+ * to look ahead.
  */
 import { tf, generateLatents, Rng, type GuidanceConfigInput, type Tensor } from '@raev2/core';
 import { actionBetween, timeOffsetValue } from '../actions.js';
@@ -56,24 +58,39 @@ export function navCondition(m: NavModel, contexts: readonly (readonly Float32Ar
 export interface RolloutOptions extends PredictOptions {
   /** Zero the actions (the no-action baseline). */
   zeroAction?: boolean;
+  /**
+   * Frames predicted per model call (1 ≤ block ≤ the trained offset; default the trained offset).
+   * Each call predicts the next `block` frames directly from the current window (offsets k = 1…block,
+   * actions to each waypoint from the window's newest pose), then the window slides by the block:
+   * 16 frames take 16 / block autoregressive calls, so errors compound over fewer steps
+   * (docs/navworld.md: latent FD at 16 steps 75 → 20 on held-out maps). `block: 1` is the
+   * frame-by-frame rollout.
+   */
+  block?: number;
   /** Warn (once) when the horizon exceeds what the model was trained on. */
   warn?: (msg: string) => void;
 }
 
 /**
  * Autoregressive rollouts, batched over rows: `contexts[r]` are n context latents (flat N·C),
- * `poses[r]` the pose of the last context frame followed by H waypoints. Each step predicts one frame
- * (k = 1) with the action from the current pose to the next waypoint. → H predicted latents per row.
+ * `poses[r]` the pose of the last context frame followed by H waypoints. Each call predicts the next
+ * `block` frames (offsets 1…block) with the actions from the window's newest pose to those
+ * waypoints. → H predicted latents per row.
  */
 export function rollout(m: NavModel, contexts: readonly (readonly Float32Array[])[], poses: readonly (readonly Pose[])[], o: RolloutOptions = {}): Float32Array[][] {
   const H = Math.min(...poses.map((p) => p.length - 1));
+  const block = o.block ?? m.info.maxOffset;
+  if (!Number.isInteger(block) || block < 1 || block > m.info.maxOffset) throw new Error(`rollout block ${block}: must be an integer in [1, ${m.info.maxOffset}] (the model's largest trained offset)`);
   if (H > m.info.maxOffset) (o.warn ?? ((s: string) => console.warn(s)))(`rollout of ${H} steps is longer than the ${m.info.maxOffset} frames the model was trained to look ahead; it proceeds autoregressively`);
   const rng = typeof o.seed === 'object' ? o.seed : new Rng(o.seed ?? 0);
   const windows = contexts.map((c) => [...c]);
   const out: Float32Array[][] = contexts.map(() => []);
-  for (let h = 1; h <= H; h++) {
-    const actions = poses.map((p) => (o.zeroAction ? [0, 0, 0] : actionBetween(p[h - 1], p[h], m.info.scale)));
-    const cond = navCondition(m, windows, actions, poses.map(() => 1));
+  for (let h = 0; h < H; h += block) {
+    const b = Math.min(block, H - h);
+    // rows: context r, offset j + 1 (row-major over contexts)
+    const rows = windows.flatMap((w, r) => Array.from({ length: b }, (_, j) => ({ w, r, k: j + 1 })));
+    const actions = rows.map(({ r, k }) => (o.zeroAction ? [0, 0, 0] : actionBetween(poses[r][h], poses[r][h + k], m.info.scale)));
+    const cond = navCondition(m, rows.map(({ w }) => w), actions, rows.map(({ k }) => k));
     let z: Tensor;
     try {
       z = predictLatents(m, cond, { ...o, seed: rng });
@@ -82,12 +99,14 @@ export function rollout(m: NavModel, contexts: readonly (readonly Float32Array[]
     }
     const data = z.dataSync() as Float32Array;
     z.dispose();
-    const fs = data.length / windows.length;
+    const fs = data.length / rows.length;
     windows.forEach((w, r) => {
-      const f = data.slice(r * fs, (r + 1) * fs);
-      out[r].push(f);
-      w.shift();
-      w.push(f);
+      for (let j = 0; j < b; j++) {
+        const f = data.slice((r * b + j) * fs, (r * b + j + 1) * fs);
+        out[r].push(f);
+        w.shift();
+        w.push(f);
+      }
     });
   }
   return out;

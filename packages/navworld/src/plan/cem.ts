@@ -9,7 +9,7 @@
  * score (docs/navworld.md: rank correlation with the simulator's goal distance 0.07 → 0.25).
  */
 import { Rng } from '@raev2/core';
-import { applyAction } from '../actions.js';
+import { actionBetween, applyAction, type ActionScale } from '../actions.js';
 import { navCondition, predictLatents, type PredictOptions } from '../model/rollout.js';
 import type { NavModel } from '../model/load.js';
 import { cosine } from '../eval/metrics.js';
@@ -27,13 +27,43 @@ export interface PlanOptions extends PredictOptions {
   iterations: number;
   /** 'cem' | 'random' (random shooting with the same number of model calls). */
   method: 'cem' | 'random';
+  /** Bounds of the searched actions (default FULL_ACTION_BOX). */
+  box?: ActionBox;
   /** Zero the actions the model sees (the no-action model as planner). */
   zeroAction?: boolean;
   seed: number;
 }
 
-/** Initial std of the normalised action (dx', dy', dyaw). */
+/** Initial std of (dx', dy', dyaw) as a fraction of the searched box's half-width. */
 const INIT_STD = [0.5, 0.15, 0.5];
+
+/** Per-component bounds [dx', dy', dyaw] of the actions a planner searches. */
+export interface ActionBox {
+  lo: [number, number, number];
+  hi: [number, number, number];
+}
+
+/** The whole normalised action box: dx', dy' ∈ [−1, 1], dyaw ∈ [−π/2, π/2]. */
+export const FULL_ACTION_BOX: ActionBox = { lo: [-1, -1, -Math.PI / 2], hi: [1, 1, Math.PI / 2] };
+
+/** Quantiles of the training actions that bound the planner's box (the central 96 %). */
+const BOX_QUANTILES = [0.02, 0.98] as const;
+
+/**
+ * The range of the training actions at offset k: per component, the 2 % and 98 % quantiles (nearest
+ * rank) of actionBetween(p_i, p_{i+k}) over the training trajectories. Plans searched inside it stay
+ * where the model was trained; outside it (e.g. walking backwards, which the random walks never do)
+ * the model extrapolates and the latent cost rewards whatever it happens to draw.
+ */
+export function trainingActionBox(trajectories: readonly (readonly Pose[])[], scale: ActionScale, k: number): ActionBox {
+  const cols: number[][] = [[], [], []];
+  for (const poses of trajectories) {
+    for (let i = 0; i + k < poses.length; i++) actionBetween(poses[i], poses[i + k], scale).forEach((v, j) => cols[j].push(v));
+  }
+  if (cols[0].length === 0) throw new Error(`no training pair ${k} frames apart to bound the planner's actions`);
+  const q = (j: number, p: number) => { const v = [...cols[j]].sort((a, b) => a - b); return v[Math.round(p * (v.length - 1))]; };
+  return { lo: [q(0, BOX_QUANTILES[0]), q(1, BOX_QUANTILES[0]), q(2, BOX_QUANTILES[0])], hi: [q(0, BOX_QUANTILES[1]), q(1, BOX_QUANTILES[1]), q(2, BOX_QUANTILES[1])] };
+}
 
 /** Score action sequences [S][L][3]: cosine distance of the final predicted latent to the goal (lower is better). */
 export function scoreSequences(m: NavModel, context: readonly Float32Array[], goal: Float32Array, seqs: number[][][], stride: number, o: PredictOptions & { zeroAction?: boolean }): number[] {
@@ -56,13 +86,15 @@ export function scoreSequences(m: NavModel, context: readonly Float32Array[], go
   return last.map((z) => 1 - cosine(z, goal));
 }
 
-/** Plan L actions toward `goal` (standardised latent, flat) from `context` (n latents). */
+/** Plan L actions toward `goal` (standardised latent, flat) from `context` (n latents), inside `o.box` (default the full box). */
 export function planActions(m: NavModel, context: readonly Float32Array[], goal: Float32Array, o: PlanOptions): { actions: number[][]; score: number; calls: number } {
   const rng = new Rng(o.seed);
   const L = o.horizon;
-  let mean = Array.from({ length: L }, () => [0, 0, 0]);
-  let std = Array.from({ length: L }, () => [...INIT_STD]);
-  const draw = () => mean.map((mu, l) => mu.map((v, j) => Math.max(-1, Math.min(1, v + std[l][j] * rng.normal())) * (j === 2 ? Math.PI / 2 : 1)));
+  const { lo, hi } = o.box ?? FULL_ACTION_BOX;
+  const clip = (v: number, j: number) => Math.max(lo[j], Math.min(hi[j], v));
+  let mean = Array.from({ length: L }, () => [0, 1, 2].map((j) => (lo[j] + hi[j]) / 2));
+  let std = Array.from({ length: L }, () => [0, 1, 2].map((j) => INIT_STD[j] * (hi[j] - lo[j]) / 2));
+  const draw = () => mean.map((mu, l) => mu.map((v, j) => clip(v + std[l][j] * rng.normal(), j)));
   let best = { actions: mean, score: Infinity };
   let calls = 0;
   const iters = o.method === 'cem' ? o.iterations : 1;
@@ -74,8 +106,9 @@ export function planActions(m: NavModel, context: readonly Float32Array[], goal:
     const order = scores.map((s, i) => [s, i] as const).sort((a, b) => a[0] - b[0]);
     if (order[0][0] < best.score) best = { actions: seqs[order[0][1]], score: order[0][0] };
     const elites = order.slice(0, Math.max(1, o.elites)).map(([, i]) => seqs[i]);
-    mean = mean.map((_, l) => [0, 1, 2].map((j) => elites.reduce((s, e) => s + e[l][j], 0) / elites.length / (j === 2 ? Math.PI / 2 : 1)));
-    std = std.map((_, l) => [0, 1, 2].map((j) => Math.max(0.05, Math.sqrt(elites.reduce((s, e) => s + (e[l][j] / (j === 2 ? Math.PI / 2 : 1) - mean[l][j]) ** 2, 0) / elites.length))));
+    mean = mean.map((_, l) => [0, 1, 2].map((j) => elites.reduce((s, e) => s + e[l][j], 0) / elites.length));
+    // floor: 2.5 % of the box's width, so a collapsed population keeps exploring
+    std = std.map((_, l) => [0, 1, 2].map((j) => Math.max(0.025 * (hi[j] - lo[j]), Math.sqrt(elites.reduce((s, e) => s + (e[l][j] - mean[l][j]) ** 2, 0) / elites.length))));
   }
   return { ...best, calls };
 }

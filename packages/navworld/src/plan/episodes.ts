@@ -10,7 +10,7 @@ import { Simulator } from '../eval/frames.js';
 import { pickExamples } from '../eval/evaluate.js';
 import type { Split } from '../world/dataset.js';
 import type { Pose } from '../world/pose.js';
-import { executeActions, pathErrors, planActions, type PlanOptions } from './cem.js';
+import { executeActions, FULL_ACTION_BOX, pathErrors, planActions, trainingActionBox, type PlanOptions } from './cem.js';
 
 export const PLANNERS = ['cem', 'random', 'cem-no-action'] as const;
 export type Planner = (typeof PLANNERS)[number];
@@ -26,12 +26,17 @@ export interface Episode {
 export interface PlanSummary {
   episodes: Episode[];
   mean: Record<Planner, { ate: number; rpe: number; final: number }>;
-  options: Omit<PlanOptions, 'method' | 'seed' | 'zeroAction'>;
+  options: Omit<PlanOptions, 'method' | 'seed' | 'zeroAction' | 'box'> & { box: PlanBox };
 }
 
+/** Where planners search: the training actions' range at the plan's stride (default) or the full normalised box. */
+export type PlanBox = 'training' | 'full';
+
 /** Run `count` planning episodes on `split`. */
-export function planEpisodes(m: NavModel, world: LatentWorld, split: Split, count: number, o: Omit<PlanOptions, 'method' | 'zeroAction'>, onEpisode?: (done: number) => void): PlanSummary {
+export function planEpisodes(m: NavModel, world: LatentWorld, split: Split, count: number, o: Omit<PlanOptions, 'method' | 'zeroAction' | 'box'> & { box?: PlanBox }, onEpisode?: (done: number) => void): PlanSummary {
   const sim = new Simulator(m.info.world);
+  const boxName = o.box ?? 'training';
+  const box = boxName === 'full' ? FULL_ACTION_BOX : trainingActionBox(world.trajectories.filter((t) => t.split === 'train').map((t) => t.poses), m.info.scale, o.stride);
   const n = m.info.condition.contextFrames;
   const fs = tokensPerFrame(world) * world.channels;
   const span = o.horizon * o.stride;
@@ -44,7 +49,7 @@ export function planEpisodes(m: NavModel, world: LatentWorld, split: Split, coun
     const paths = {} as Record<Planner, Pose[]>;
     const errors = {} as Episode['errors'];
     for (const p of PLANNERS) {
-      const plan = planActions(m, context, goal, { ...o, seed: o.seed + 31 * e, method: p === 'random' ? 'random' : 'cem', zeroAction: p === 'cem-no-action' });
+      const plan = planActions(m, context, goal, { ...o, box, seed: o.seed + 31 * e, method: p === 'random' ? 'random' : 'cem', zeroAction: p === 'cem-no-action' });
       paths[p] = executeActions(sim.map(traj.map), start, plan.actions, m.info.scale);
       errors[p] = pathErrors(start, paths[p], truth);
     }
@@ -57,5 +62,5 @@ export function planEpisodes(m: NavModel, world: LatentWorld, split: Split, coun
     mean[p] = { ate: avg('ate'), rpe: avg('rpe'), final: avg('final') };
   }
   const { seed: _s, ...options } = o;
-  return { episodes, mean, options };
+  return { episodes, mean, options: { ...options, box: boxName } };
 }

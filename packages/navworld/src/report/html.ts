@@ -3,7 +3,7 @@
  * baselines, counterfactual turns, the planning table, rollout videos (files beside the report) and
  * a top-down map of planned vs true paths. Self-contained apart from the video files.
  */
-import type { EvalResult, Method } from '../eval/evaluate.js';
+import { ROLLOUT_METHODS, type EvalResult, type Method } from '../eval/evaluate.js';
 import type { PlanSummary } from '../plan/episodes.js';
 import type { GridMap } from '../world/map.js';
 import { linePlot, topDownMap } from './svg.js';
@@ -37,13 +37,13 @@ export function renderReport(r: ReportInput): string {
     const methods: Method[] = ['model', 'no-action', 'untrained', 'copy-last', 'recon'];
     parts.push(table(s.singleStep, methods, 'k'));
     parts.push(`<h3>Autoregressive rollouts (step h)</h3>`);
-    parts.push(table(s.rollout, ['model', 'no-action', 'copy-last'], 'h'));
+    parts.push(table(s.rollout, [...ROLLOUT_METHODS], 'h'));
     parts.push(`<p>Clip-level FD proxy (per clip: mean and std over time of token-pooled latents; not FVD): ${Object.entries(s.clipFD).map(([m, v]) => `${esc(m)} ${f(v, 2)}`).join(', ')}</p>`);
     const plots = ['latentCos', 'psnr'] as const;
     parts.push('<div class="row">');
     for (const key of plots) {
       parts.push(linePlot(Object.fromEntries(methods.map((m) => [m, Object.entries(s.singleStep).map(([k, v]) => [Number(k), v[m]?.[key] ?? NaN] as [number, number])])), `single-step ${key}`, 'k'));
-      parts.push(linePlot(Object.fromEntries((['model', 'no-action', 'copy-last'] as const).map((m) => [m, Object.entries(s.rollout).map(([h, v]) => [Number(h), v[m]?.[key] ?? NaN] as [number, number])])), `rollout ${key}`, 'step'));
+      parts.push(linePlot(Object.fromEntries(ROLLOUT_METHODS.map((m) => [m, Object.entries(s.rollout).map(([h, v]) => [Number(h), v[m]?.[key] ?? NaN] as [number, number])])), `rollout ${key}`, 'step'));
     }
     parts.push('</div>');
   }
