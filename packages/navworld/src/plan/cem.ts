@@ -27,6 +27,8 @@ export interface PlanOptions extends PredictOptions {
   iterations: number;
   /** 'cem' | 'random' (random shooting with the same number of model calls). */
   method: 'cem' | 'random';
+  /** What CEM executes: the mean of its last elites (default) or its best-scoring draw. */
+  pick?: 'mean' | 'best';
   /** Bounds of the searched actions (default FULL_ACTION_BOX). */
   box?: ActionBox;
   /** Zero the actions the model sees (the no-action model as planner). */
@@ -86,7 +88,7 @@ export function scoreSequences(m: NavModel, context: readonly Float32Array[], go
   return last.map((z) => 1 - cosine(z, goal));
 }
 
-/** Plan L actions toward `goal` (standardised latent, flat) from `context` (n latents), inside `o.box` (default the full box). */
+/** Plan L actions toward `goal` (standardised latent, flat) from `context` (n latents), inside `o.box` (default the full box). `score`: the best draw's cost. */
 export function planActions(m: NavModel, context: readonly Float32Array[], goal: Float32Array, o: PlanOptions): { actions: number[][]; score: number; calls: number } {
   const rng = new Rng(o.seed);
   const L = o.horizon;
@@ -110,6 +112,9 @@ export function planActions(m: NavModel, context: readonly Float32Array[], goal:
     // floor: 2.5 % of the box's width, so a collapsed population keeps exploring
     std = std.map((_, l) => [0, 1, 2].map((j) => Math.max(0.025 * (hi[j] - lo[j]), Math.sqrt(elites.reduce((s, e) => s + (e[l][j] - mean[l][j]) ** 2, 0) / elites.length))));
   }
+  // CEM executes the mean of its last elites (as in PlaNet / PETS), not the single best-scoring draw:
+  // the best score among many draws is the one the model overrates most (the winner's curse)
+  if (o.method === 'cem' && (o.pick ?? 'mean') === 'mean') return { actions: mean, score: best.score, calls };
   return { ...best, calls };
 }
 
