@@ -63,7 +63,7 @@ export interface RolloutOptions extends PredictOptions {
    * Each call predicts the next `block` frames directly from the current window (offsets k = 1…block,
    * actions to each waypoint from the window's newest pose), then the window slides by the block:
    * 16 frames take 16 / block autoregressive calls, so errors compound over fewer steps
-   * (docs/navworld.md: latent FD at 16 steps 75 → 20 on held-out maps). `block: 1` is the
+   * (docs/navworld.md: latent FD at step 16 55 → 13 on held-out maps). `block: 1` is the
    * frame-by-frame rollout.
    */
   block?: number;

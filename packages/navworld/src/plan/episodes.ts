@@ -1,7 +1,8 @@
 /**
  * Planning episodes on held-out data: from a true context at frame i, the goal is the true frame at
  * i + L·stride; CEM, random shooting (same model calls) and CEM with the no-action model each plan L
- * actions, which are executed in the simulator; ATE / RPE / final error against the true path.
+ * actions inside one search box (by default the training actions' range at the stride), which are
+ * executed in the simulator; ATE / RPE / final error against the true path.
  */
 import { Rng } from '@raev2/core';
 import { tokensPerFrame, type LatentWorld } from '../data/latents.js';
