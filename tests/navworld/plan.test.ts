@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pathErrors, executeActions, cosine, clipFD, latentFD, poolLatent, generateMap, trainingActionBox, type GridMap } from '@raev2/navworld';
+import { pathErrors, executeActions, executeControls, planWaypoints, cosine, clipFD, latentFD, poolLatent, generateMap, trainingActionBox, trainingControlBox, FPS, type GridMap } from '@raev2/navworld';
 
 const open: GridMap = (() => {
   const w = 30, h = 30, cells = new Uint8Array(w * h);
@@ -76,4 +76,36 @@ test('trainingActionBox: per-component 2 % / 98 % quantiles (nearest rank) of th
   const line = Array.from({ length: 102 }, (_, i) => ({ x: (i * (i + 1)) / 200, y: 0, yaw: 0 }));
   const q = trainingActionBox([line], { metricStep: 0.2, bounds: [10, 2] }, 1); // dx' = dx / 2
   assert.ok(Math.abs(q.lo[0] - 0.03 / 2) < 1e-12 && Math.abs(q.hi[0] - 0.99 / 2) < 1e-12, `${q.lo[0]} ${q.hi[0]}`);
+});
+
+test('trainingControlBox: 2 % / 98 % quantiles of the mean speed and yaw rate over stride-frame windows (hand values)', () => {
+  assert.equal(FPS, 4);
+  // 0.2 m and +0.1 rad per frame → 0.8 m/s, 0.4 rad/s; 0.1 m and −0.2 rad per frame (across ±π) → 0.4 m/s, −0.8 rad/s
+  const a = Array.from({ length: 4 }, (_, i) => ({ x: 0.2 * i, y: 0, yaw: 0.1 * i }));
+  const b = Array.from({ length: 3 }, (_, i) => ({ x: 5, y: 0.1 * i, yaw: Math.atan2(Math.sin(-3.0 - 0.2 * i), Math.cos(-3.0 - 0.2 * i)) }));
+  const box = trainingControlBox([a, b], 2);
+  const close = (got: readonly number[], want: number[], what: string) => got.forEach((v, j) => assert.ok(Math.abs(v - want[j]) < 1e-12, `${what}[${j}]: ${v} vs ${want[j]}`));
+  close(box.lo, [0.4, -0.8], 'lo');
+  close(box.hi, [0.8, 0.4], 'hi');
+  assert.throws(() => trainingControlBox([a, b], 4), /no training window of 4 frames/);
+});
+
+test('planWaypoints / executeControls: a control turns by ω/FPS then moves v/FPS each frame; the simulator agrees in free space and stops at walls', () => {
+  const start = { x: 10, y: 10, yaw: 0 };
+  const scale = { metricStep: 0.25, bounds: [4, 2] as [number, number] };
+  // v = 1 m/s, ω = π/2 rad/s at 4 Hz: π/8 and 0.25 m per frame
+  const [p1, p2] = planWaypoints(start, [[1, Math.PI / 2], [0.5, 0]], 'controls', 2, scale);
+  const q = Math.PI / 8;
+  const x1 = 10 + 0.25 * (Math.cos(q) + Math.cos(2 * q)), y1 = 10 + 0.25 * (Math.sin(q) + Math.sin(2 * q));
+  assert.ok(Math.abs(p1.x - x1) < 1e-12 && Math.abs(p1.y - y1) < 1e-12 && Math.abs(p1.yaw - 2 * q) < 1e-12, JSON.stringify(p1));
+  assert.ok(Math.abs(p2.x - (x1 + 0.25 * Math.cos(2 * q))) < 1e-12 && Math.abs(p2.y - (y1 + 0.25 * Math.sin(2 * q))) < 1e-12 && Math.abs(p2.yaw - 2 * q) < 1e-12, JSON.stringify(p2));
+  // actions: applied one after the other (as executeActions does in free space)
+  const [pa] = planWaypoints(start, [[1, 0.5, -0.3]], 'actions', 4, scale);
+  const [ea] = executeActions(open, start, [[1, 0.5, -0.3]], scale);
+  assert.ok(Math.abs(pa.x - ea.x) < 1e-12 && Math.abs(pa.y - ea.y) < 1e-12 && pa.yaw === ea.yaw, `${JSON.stringify(pa)} vs ${JSON.stringify(ea)}`);
+  const exec = executeControls(open, start, [[1, Math.PI / 2], [0.5, 0]], 2);
+  [p1, p2].forEach((p, i) => assert.ok(Math.abs(exec[i].x - p.x) < 1e-12 && Math.abs(exec[i].y - p.y) < 1e-12 && Math.abs(exec[i].yaw - p.yaw) < 1e-12, `waypoint ${i}`));
+  const m = generateMap(4);
+  const walls = executeControls(m, { x: m.rooms[0].x + 0.5, y: m.rooms[0].y + 0.5, yaw: Math.PI }, Array(10).fill([1, 0.3]), 4);
+  for (const w of walls) assert.equal(m.cells[Math.floor(w.y) * m.width + Math.floor(w.x)], 0, 'inside a free cell');
 });

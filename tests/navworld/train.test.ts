@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { tf, createDiT, conditionBatch, Rng } from '@raev2/core';
 import '@raev2/encoders';
-import { parseNavTrainConfig, trainNavWorld, loadNavModel, rollout, navCondition, predictLatents, loadLatentWorld, NavigationSource, navConditionConfig, measureActionScale, actionBetween, NavigationConditionEmbedder, nullNavigationCondition } from '@raev2/navworld';
+import { parseNavTrainConfig, trainNavWorld, loadNavModel, rollout, navCondition, predictLatents, loadLatentWorld, NavigationSource, navConditionConfig, measureActionScale, actionBetween, NavigationConditionEmbedder, nullNavigationCondition, scorePlans, cosine } from '@raev2/navworld';
 
 test('navigation condition embedder: token count and layout; zero null condition; frame embedding only when asked', () => {
   const cfg = { kind: 'navigation' as const, contextFrames: 2, tokensPerFrame: 3, channels: 5, actionTokens: 2, frameEmbedding: false, contextRope: false };
@@ -135,6 +135,30 @@ test('navworld train: the navigation kind builds inside core\'s DiT^DH, trains a
     r.forEach((f, i) => assert.deepEqual(Array.from(f), Array.from(want[i]), `block ${block}, frame ${i + 1}`));
   }
   assert.throws(() => rollout(m, [ctx], [wp], { steps: 2, block: 9 }), /rollout block 9: must be an integer in \[1, 8\]/);
+  // planning scores against calls built by hand: as many actions per call as fit in the trained offset (8
+  // frames), the action from the window's pose to that chunk's last waypoint, every candidate from the same
+  // noise; the window slides by each chunk's predicted frame
+  const goal = traj.latents.slice(9 * fsz, 10 * fsz);
+  const plans = [wp.slice(1, 4), [wp[2], wp[4], wp[5]]];
+  const scoreByHand = (stride: number, chunks: number[][]) => plans.map((w) => {
+    const win = [...ctx];
+    let from = wp[0], last = new Float32Array();
+    for (const chunk of chunks) {
+      const end = w[chunk[chunk.length - 1]];
+      const c = navCondition(m, [[...win]], [actionBetween(from, end, m.info.scale)], [chunk.length * stride]);
+      const z = predictLatents(m, c, { steps: 2, seed: 0 });
+      last = Float32Array.from(z.dataSync());
+      tf.dispose([z, ...Object.values(c) as tf.Tensor[]]);
+      win.shift(); win.push(last);
+      from = end;
+    }
+    return 1 - cosine(last, goal);
+  });
+  for (const [stride, chunks] of [[2, [[0, 1, 2]]], [3, [[0, 1], [2]]], [8, [[0], [1], [2]]]] as const) {
+    const got = scorePlans(m, ctx, goal, wp[0], plans, stride, { steps: 2, seed: 0 });
+    const want = scoreByHand(stride, chunks.map((c) => [...c]));
+    got.forEach((v, r) => assert.ok(Math.abs(v - want[r]) < 1e-6, `stride ${stride}, plan ${r}: ${v} vs ${want[r]}`));
+  }
   assert.equal(tf.memory().numTensors, before, 'rollouts leak no tensors');
   // an untrained DiT of the same config is a different function (the checkpoint's weights were loaded)
   const fresh = createDiT(m.dit.config, 12345);

@@ -6,7 +6,7 @@ import { tf, initRuntime, parseFlags, writeFileAtomic, type Command, type Tensor
 import { loadLatentWorld } from '../data/latents.js';
 import { loadNavModel, loadWorldRAE } from '../model/load.js';
 import { evaluateNavWorld } from '../eval/evaluate.js';
-import { planEpisodes } from '../plan/episodes.js';
+import { PLAN_DEFAULTS, planEpisodes } from '../plan/episodes.js';
 import { Simulator } from '../eval/frames.js';
 import { renderReport } from '../report/html.js';
 import { sideBySide, writeVideo } from '../video/write.js';
@@ -24,9 +24,10 @@ const Flags = z.object({
   block: num(1).optional(),
   turns: num(1).default(8),
   'plan-episodes': num(0).default(4),
-  'plan-samples': num(2).default(24),
-  elites: num(1).default(4),
-  iterations: num(1).default(3),
+  'plan-samples': num(2).default(PLAN_DEFAULTS.samples),
+  elites: num(1).default(PLAN_DEFAULTS.elites),
+  iterations: num(1).default(PLAN_DEFAULTS.iterations),
+  'plan-steps': num(1).default(PLAN_DEFAULTS.steps),
   guidance: GuidanceFlag,
   seed: num(0).default(0),
 }).strict();
@@ -46,7 +47,8 @@ counterfactual turns vs the simulator; CEM planning vs random shooting vs the no
                        rollouts (block 1) are scored beside them
   --turns N            contexts for counterfactual turns (default 8)
   --plan-episodes N    planning episodes on held-out maps (default 4; 0 skips)
-  --plan-samples N --elites N --iterations N   CEM settings (default 24, 4, 3)
+  --plan-samples N --elites N --iterations N   CEM settings (default 48, 6, 4)
+  --plan-steps N       Euler steps per planning prediction (default 1: the expected frame)
   --guidance G         none | free:<w> | cfg:<w> | free+cfg:<w>,<w> (default free:1.78)
   --seed N`;
 
@@ -75,7 +77,7 @@ export const evalCommand: Command = {
         rolloutHorizons: [1, 2, 4, 8, 16].filter((h) => h <= f['rollout-steps']), turns: f.turns, seed: f.seed, steps: f.steps, guidance, block: f.block,
         onProgress: (s) => console.error(`navworld eval: ${s}`),
       });
-      const plan = f['plan-episodes'] > 0 ? planEpisodes(m, world, 'heldout-map', f['plan-episodes'], { horizon: 2, stride: 4, samples: f['plan-samples'], elites: f.elites, iterations: f.iterations, steps: f.steps, guidance, seed: f.seed }, (d) => console.error(`navworld eval: planning episode ${d}/${f['plan-episodes']}`)) : undefined;
+      const plan = f['plan-episodes'] > 0 ? planEpisodes(m, world, 'heldout-map', f['plan-episodes'], { ...PLAN_DEFAULTS, samples: f['plan-samples'], elites: f.elites, iterations: f.iterations, steps: f['plan-steps'], guidance, seed: f.seed }, (d) => console.error(`navworld eval: planning episode ${d}/${f['plan-episodes']}`)) : undefined;
       const videos: { split: string; file: string }[] = [];
       for (const ex of result.examples) {
         const s = m.info.size;

@@ -1,8 +1,8 @@
 /**
  * Planning episodes on held-out data: from a true context at frame i, the goal is the true frame at
  * i + L·stride; CEM, random shooting (same model calls) and CEM with the no-action model each plan L
- * actions inside one search box (by default the training actions' range at the stride), which are
- * executed in the simulator; ATE / RPE / final error against the true path.
+ * actions in one search space and box (by default the agent's controls inside their training range),
+ * which are executed in the simulator; ATE / RPE / final error against the true path.
  */
 import { Rng } from '@raev2/core';
 import { tokensPerFrame, type LatentWorld } from '../data/latents.js';
@@ -11,9 +11,16 @@ import { Simulator } from '../eval/frames.js';
 import { pickExamples } from '../eval/evaluate.js';
 import type { Split } from '../world/dataset.js';
 import type { Pose } from '../world/pose.js';
-import { executeActions, FULL_ACTION_BOX, pathErrors, planActions, trainingActionBox, type PlanOptions } from './cem.js';
+import { executeActions, executeControls, FULL_ACTION_BOX, pathErrors, planActions, trainingActionBox, trainingControlBox, type PlanOptions, type PlanSpace } from './cem.js';
 
 export const PLANNERS = ['cem', 'random', 'cem-no-action'] as const;
+
+/**
+ * Default planning settings (docs/navworld.md, planning): two actions of 2 frames toward a goal 1 s
+ * ahead (at 2 s the latent cost no longer ranks turns), scored by the expected frame (one sampling
+ * step), CEM with 48 samples, 6 elites and 4 iterations (random shooting draws the same 192).
+ */
+export const PLAN_DEFAULTS = { horizon: 2, stride: 2, samples: 48, elites: 6, iterations: 4, steps: 1 } as const;
 export type Planner = (typeof PLANNERS)[number];
 
 export interface Episode {
@@ -27,7 +34,7 @@ export interface Episode {
 export interface PlanSummary {
   episodes: Episode[];
   mean: Record<Planner, { ate: number; rpe: number; final: number }>;
-  options: Omit<PlanOptions, 'method' | 'seed' | 'zeroAction' | 'box'> & { box: PlanBox };
+  options: Omit<PlanOptions, 'method' | 'seed' | 'zeroAction' | 'box' | 'space'> & { box: PlanBox; space: PlanSpace };
 }
 
 /** Where planners search: the training actions' range at the plan's stride (default) or the full normalised box. */
@@ -37,7 +44,10 @@ export type PlanBox = 'training' | 'full';
 export function planEpisodes(m: NavModel, world: LatentWorld, split: Split, count: number, o: Omit<PlanOptions, 'method' | 'zeroAction' | 'box'> & { box?: PlanBox }, onEpisode?: (done: number) => void): PlanSummary {
   const sim = new Simulator(m.info.world);
   const boxName = o.box ?? 'training';
-  const box = boxName === 'full' ? FULL_ACTION_BOX : trainingActionBox(world.trajectories.filter((t) => t.split === 'train').map((t) => t.poses), m.info.scale, o.stride);
+  const space = o.space ?? 'controls';
+  if (space === 'controls' && boxName === 'full') throw new Error("planning box 'full' is for the 'actions' space; controls are searched inside their training range");
+  const train = world.trajectories.filter((t) => t.split === 'train').map((t) => t.poses);
+  const box = space === 'controls' ? trainingControlBox(train, o.stride) : boxName === 'full' ? FULL_ACTION_BOX : trainingActionBox(train, m.info.scale, o.stride);
   const n = m.info.condition.contextFrames;
   const fs = tokensPerFrame(world) * world.channels;
   const span = o.horizon * o.stride;
@@ -50,8 +60,9 @@ export function planEpisodes(m: NavModel, world: LatentWorld, split: Split, coun
     const paths = {} as Record<Planner, Pose[]>;
     const errors = {} as Episode['errors'];
     for (const p of PLANNERS) {
-      const plan = planActions(m, context, goal, { ...o, box, seed: o.seed + 31 * e, method: p === 'random' ? 'random' : 'cem', zeroAction: p === 'cem-no-action' });
-      paths[p] = executeActions(sim.map(traj.map), start, plan.actions, m.info.scale);
+      const { plan } = planActions(m, context, goal, start, { ...o, space, box, seed: o.seed + 31 * e, method: p === 'random' ? 'random' : 'cem', zeroAction: p === 'cem-no-action' });
+      const map = sim.map(traj.map);
+      paths[p] = space === 'controls' ? executeControls(map, start, plan, o.stride) : executeActions(map, start, plan, m.info.scale);
       errors[p] = pathErrors(start, paths[p], truth);
     }
     onEpisode?.(e + 1);
@@ -63,5 +74,5 @@ export function planEpisodes(m: NavModel, world: LatentWorld, split: Split, coun
     mean[p] = { ate: avg('ate'), rpe: avg('rpe'), final: avg('final') };
   }
   const { seed: _s, ...options } = o;
-  return { episodes, mean, options: { ...options, box: boxName } };
+  return { episodes, mean, options: { ...options, box: boxName, space } };
 }

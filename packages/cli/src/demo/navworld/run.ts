@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { initRuntime, parseFlags, parseStage1Config, writeFileAtomic, tf, UsageError, InterruptedError } from '@raev2/core';
 import {
   guidanceFlag, WorldSpecSchema, renderWorld, parseNavTrainConfig, trainNavWorld, loadNavModel, loadWorldRAE, loadLatentWorld, exportNavModel, loadExportedNavModel,
-  prepareLatentWorld, evaluateNavWorld, planEpisodes, longRollout, renderReport, sideBySide, writeVideo, Simulator, worldStats, FPS, WORLD_FILES,
+  prepareLatentWorld, evaluateNavWorld, planEpisodes, PLAN_DEFAULTS, longRollout, renderReport, sideBySide, writeVideo, Simulator, worldStats, FPS, WORLD_FILES,
 } from '@raev2/navworld';
 import { runStage1Train } from '../../runs/stage1.js';
 
@@ -63,7 +63,7 @@ export async function runNavworldDemo(argv: string[]): Promise<string> {
       splits: ['heldout-map', 'heldout-traj'], samples: small ? 8 : 32, horizons: [1, 2, 4, 8], clips: small ? 2 : 8, rolloutSteps: small ? 8 : 16,
       rolloutHorizons: small ? [1, 2, 4, 8] : [1, 2, 4, 8, 16], turns: small ? 2 : 8, seed: f.seed, steps: 8, guidance, onProgress: (s) => console.error(`navworld demo: ${s}`),
     });
-    const plan = planEpisodes(model, world, 'heldout-map', small ? 1 : 4, { horizon: 2, stride: 4, samples: small ? 8 : 24, elites: small ? 2 : 4, iterations: small ? 2 : 3, steps: 8, guidance, seed: f.seed });
+    const plan = planEpisodes(model, world, 'heldout-map', small ? 1 : 4, { ...PLAN_DEFAULTS, ...(small ? { samples: 8, elites: 2, iterations: 2 } : {}), guidance, seed: f.seed });
     const s = model.info.size;
     const videos: { split: string; file: string }[] = [];
     const toBytes = (t: tf.Tensor) => { const b = tf.tidy(() => t.clipByValue(0, 1).mul(255).round().toInt()); const d = b.dataSync(); b.dispose(); return Array.from({ length: t.shape[0] as number }, (_, i) => Uint8Array.from(d.subarray(i * s * s * 3, (i + 1) * s * s * 3))); };
