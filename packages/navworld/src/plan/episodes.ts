@@ -14,6 +14,7 @@ import type { Pose } from '../world/pose.js';
 import { executeActions, executeControls, FULL_ACTION_BOX, pathErrors, planActions, trainingActionBox, trainingControlBox, type PlanOptions, type PlanSpace } from './cem.js';
 
 export const PLANNERS = ['cem', 'random', 'cem-no-action'] as const;
+export type Planner = (typeof PLANNERS)[number];
 
 /**
  * Default planning settings (docs/navworld.md, planning): two actions of 2 frames toward a goal 1 s
@@ -21,7 +22,6 @@ export const PLANNERS = ['cem', 'random', 'cem-no-action'] as const;
  * step), CEM with 48 samples, 6 elites and 4 iterations (random shooting draws the same 192).
  */
 export const PLAN_DEFAULTS = { horizon: 2, stride: 2, samples: 48, elites: 6, iterations: 4, steps: 1 } as const;
-export type Planner = (typeof PLANNERS)[number];
 
 export interface Episode {
   map: number;
@@ -37,7 +37,7 @@ export interface PlanSummary {
   options: Omit<PlanOptions, 'method' | 'seed' | 'zeroAction' | 'box' | 'space'> & { box: PlanBox; space: PlanSpace };
 }
 
-/** Where planners search: the training actions' range at the plan's stride (default) or the full normalised box. */
+/** Where planners search: the training range of what is searched (default) or, for actions, the full normalised box. */
 export type PlanBox = 'training' | 'full';
 
 /** Run `count` planning episodes on `split`. */
