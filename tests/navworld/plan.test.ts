@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pathErrors, executeActions, executeControls, planWaypoints, cosine, clipFD, latentFD, poolLatent, generateMap, trainingActionBox, trainingControlBox, FPS, type GridMap } from '@raev2/navworld';
+import { pathErrors, executeActions, executeControls, planWaypoints, topDownMap, cosine, clipFD, latentFD, poolLatent, generateMap, trainingActionBox, trainingControlBox, FPS, type GridMap } from '@raev2/navworld';
 
 const open: GridMap = (() => {
   const w = 30, h = 30, cells = new Uint8Array(w * h);
@@ -108,4 +108,19 @@ test('planWaypoints / executeControls: a control turns by ω/FPS then moves v/FP
   const m = generateMap(4);
   const walls = executeControls(m, { x: m.rooms[0].x + 0.5, y: m.rooms[0].y + 0.5, yaw: Math.PI }, Array(10).fill([1, 0.3]), 4);
   for (const w of walls) assert.equal(m.cells[Math.floor(w.y) * m.width + Math.floor(w.x)], 0, 'inside a free cell');
+});
+
+test('topDownMap: the whole map, or only the paths\' bounding box plus a margin (clamped to the map), with a heading tick per pose', () => {
+  const path = [{ x: 10, y: 10, yaw: 0 }, { x: 11, y: 10.5, yaw: Math.PI / 2 }];
+  const whole = topDownMap(open, { true: path }, { scale: 10 });
+  assert.match(whole, /viewBox="0\.0 0\.0 300\.0 300\.0"/);
+  assert.match(whole, />true<\/text>/);
+  const crop = topDownMap(open, { true: path, cem: [{ x: 0.5, y: 10, yaw: 0 }] }, { scale: 10, around: 1, legend: false });
+  // x ∈ [0.5 − 1 → 0, 11 + 1], y ∈ [10 − 1, 10.5 + 1]; y up: the top of the view is map y = 11.5 → 300 − 115
+  assert.match(crop, /viewBox="0\.0 185\.0 120\.0 25\.0"/);
+  assert.doesNotMatch(crop, /<text/);
+  // the second pose's tick points up the page (yaw π/2, y up): from (110, 195) to (110, 192.5)
+  assert.match(crop, /<line x1="110\.0" y1="195\.0" x2="110\.0" y2="192\.5"/);
+  // walls drawn only inside the crop: the border cells at x = 0 for rows 9…11
+  assert.equal((crop.match(/fill="#777"/g) ?? []).length, 3);
 });

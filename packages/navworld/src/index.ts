@@ -24,4 +24,5 @@ export { readTrajDataPickle, parsePickle, NdArray } from './data/pickle.js';
 export * from './model/export.js';
 export * from './eval/long_rollout.js';
 export * from './report/html.js';
+export { topDownMap, type MapView } from './report/svg.js';
 export { GuidanceFlag, guidanceFlag } from './commands/guidance.js';

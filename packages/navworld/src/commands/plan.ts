@@ -5,7 +5,7 @@ import { GuidanceFlag } from './guidance.js';
 import { initRuntime, parseFlags, writeFileAtomic, type Command } from '@raev2/core';
 import { loadLatentWorld } from '../data/latents.js';
 import { loadNavModel } from '../model/load.js';
-import { PLAN_DEFAULTS, planEpisodes } from '../plan/episodes.js';
+import { episodePaths, PLAN_DEFAULTS, planEpisodes } from '../plan/episodes.js';
 import { Simulator } from '../eval/frames.js';
 import { topDownMap } from '../report/svg.js';
 
@@ -36,7 +36,7 @@ For each episode the goal is the true frame horizon·stride frames ahead on a he
 distance of the predicted end frame's latent to the goal latent (with --steps 1, the default, the
 model's expected frame); random shooting draws as many candidates; the no-action model plans with
 actions zeroed. Plans run in the simulator; ATE / RPE / final error (m) against the true path go to
-plan.json, paths to plan_map.svg.
+plan.json, the first episode's paths to plan_map.svg.
 
   --episodes N --samples N --elites N --iterations N --horizon L --stride K
   --steps N --guidance none|free:<w>|cfg:<w> --split heldout-map|heldout-traj --seed N
@@ -59,7 +59,7 @@ export const planCommand: Command = {
       const s = planEpisodes(m, world, f.split, f.episodes, { horizon: f.horizon, stride: f.stride, samples: f.samples, elites: f.elites, iterations: f.iterations, steps: f.steps, guidance, seed: f.seed, box: f.box, space: f.space }, (d) => console.error(`navworld plan: episode ${d}/${f.episodes}`));
       writeFileAtomic(path.join(f.out, 'plan.json'), JSON.stringify({ run: f.run, checkpoint: m.checkpoint, flags: f, ...s }, null, 1) + '\n');
       const ep = s.episodes[0];
-      writeFileAtomic(path.join(f.out, 'plan_map.svg'), topDownMap(new Simulator(m.info.world).map(ep.map), { true: [ep.start, ...ep.truth], cem: [ep.start, ...ep.paths.cem], random: [ep.start, ...ep.paths.random], 'cem-no-action': [ep.start, ...ep.paths['cem-no-action']] }));
+      writeFileAtomic(path.join(f.out, 'plan_map.svg'), topDownMap(new Simulator(m.info.world).map(ep.map), episodePaths(ep), { scale: 80, around: 0.75 }));
       for (const [p, v] of Object.entries(s.mean)) console.log(`${p.padEnd(14)} ATE ${v.ate.toFixed(3)} m  RPE ${v.rpe.toFixed(3)} m  final ${v.final.toFixed(3)} m`);
     } finally {
       m.dit.dispose();

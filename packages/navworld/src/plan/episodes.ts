@@ -31,6 +31,11 @@ export interface Episode {
   errors: Record<Planner, { ate: number; rpe: number; final: number }>;
 }
 
+/** An episode's paths for drawing, each from the start pose: the true one, then each planner's. */
+export function episodePaths(ep: Episode): Record<'true' | Planner, Pose[]> {
+  return { true: [ep.start, ...ep.truth], ...Object.fromEntries(PLANNERS.map((p) => [p, [ep.start, ...ep.paths[p]]])) } as Record<'true' | Planner, Pose[]>;
+}
+
 export interface PlanSummary {
   episodes: Episode[];
   mean: Record<Planner, { ate: number; rpe: number; final: number }>;

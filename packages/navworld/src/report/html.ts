@@ -4,7 +4,7 @@
  * a top-down map of planned vs true paths. Self-contained apart from the video files.
  */
 import { ROLLOUT_METHODS, type EvalResult, type Method } from '../eval/evaluate.js';
-import type { PlanSummary } from '../plan/episodes.js';
+import { episodePaths, type PlanSummary } from '../plan/episodes.js';
 import type { GridMap } from '../world/map.js';
 import { linePlot, topDownMap } from './svg.js';
 
@@ -15,7 +15,8 @@ export interface ReportInput {
   title: string;
   result: EvalResult;
   plan?: PlanSummary;
-  planMap?: GridMap;
+  /** The map of a planning episode by its seed (the simulator's), to draw the planned paths on. */
+  planMaps?: (seed: number) => GridMap;
   videos: { split: string; file: string }[];
   notes: string[];
 }
@@ -55,9 +56,11 @@ export function renderReport(r: ReportInput): string {
   if (r.plan) {
     parts.push(`<h2>Planning toward a goal image</h2><p>${r.plan.episodes.length} episodes; ${esc(JSON.stringify(r.plan.options))}. Errors in metres against the true path.</p>`);
     parts.push(`<table><tr><th>planner</th><th>ATE</th><th>RPE</th><th>final</th></tr>${Object.entries(r.plan.mean).map(([p, v]) => `<tr><td>${esc(p)}</td><td>${f(v.ate)}</td><td>${f(v.rpe)}</td><td>${f(v.final)}</td></tr>`).join('')}</table>`);
-    if (r.planMap) {
-      const ep = r.plan.episodes.find((e) => e.map === r.planMap!.seed) ?? r.plan.episodes[0];
-      parts.push(topDownMap(r.planMap, { true: [ep.start, ...ep.truth], cem: [ep.start, ...ep.paths.cem], random: [ep.start, ...ep.paths.random], 'cem-no-action': [ep.start, ...ep.paths['cem-no-action']] }));
+    if (r.planMaps) {
+      const eps = r.plan.episodes.slice(0, 8);
+      parts.push(`<p>Episode 1 on its map, then every episode around its paths (ticks: headings; wall cells are 1 m).</p>`);
+      parts.push(topDownMap(r.planMaps(eps[0].map), episodePaths(eps[0])));
+      parts.push(`<div class="row">${eps.map((ep, i) => `<figure>${topDownMap(r.planMaps!(ep.map), episodePaths(ep), { scale: 80, around: 0.75, legend: false })}<figcaption>episode ${i + 1}: CEM ATE ${f(ep.errors.cem.ate)}, random ${f(ep.errors.random.ate)} m</figcaption></figure>`).join('')}</div>`);
     }
   }
   if (r.videos.length) {

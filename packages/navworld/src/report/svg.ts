@@ -32,19 +32,46 @@ export function linePlot(series: Record<string, [number, number][]>, title: stri
   return parts.join('');
 }
 
-/** Top-down map (walls grey, y up) with paths {name: poses} drawn as polylines from their first pose. */
-export function topDownMap(m: GridMap, paths: Record<string, readonly Pose[]>, scale = 12): string {
+export interface MapView {
+  /** Pixels per metre (one map cell is 1 m; default 12). */
+  scale?: number;
+  /** Show only the paths' bounding box with this margin (m), instead of the whole map. */
+  around?: number;
+  /** Draw the legend (default true). */
+  legend?: boolean;
+}
+
+/**
+ * Top-down map (walls grey, posters yellow, y up) with paths {name: poses} drawn as polylines from
+ * their first pose, each pose with a tick along its heading.
+ */
+export function topDownMap(m: GridMap, paths: Record<string, readonly Pose[]>, o: MapView = {}): string {
+  const scale = o.scale ?? 12;
   const W = m.width * scale, H = m.height * scale;
   const Y = (y: number) => H - y * scale;
-  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W + 120}" height="${H}" font-family="sans-serif" font-size="10">`, `<rect width="${W}" height="${H}" fill="#f4f1ea"/>`];
-  for (let y = 0; y < m.height; y++) for (let x = 0; x < m.width; x++) if (m.cells[y * m.width + x]) parts.push(`<rect x="${x * scale}" y="${Y(y + 1)}" width="${scale}" height="${scale}" fill="#777"/>`);
+  const all = Object.values(paths).flat();
+  const [x0, x1, y0, y1] = o.around === undefined || all.length === 0
+    ? [0, m.width, 0, m.height]
+    : [Math.max(0, Math.min(...all.map((p) => p.x)) - o.around), Math.min(m.width, Math.max(...all.map((p) => p.x)) + o.around),
+      Math.max(0, Math.min(...all.map((p) => p.y)) - o.around), Math.min(m.height, Math.max(...all.map((p) => p.y)) + o.around)];
+  const vw = (x1 - x0) * scale, vh = (y1 - y0) * scale;
+  const legend = o.legend ?? true;
+  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${(vw + (legend ? 120 : 0)).toFixed(0)}" height="${vh.toFixed(0)}" font-family="sans-serif" font-size="10">`,
+    `<svg width="${vw.toFixed(1)}" height="${vh.toFixed(1)}" viewBox="${(x0 * scale).toFixed(1)} ${Y(y1).toFixed(1)} ${vw.toFixed(1)} ${vh.toFixed(1)}">`,
+    `<rect width="${W}" height="${H}" fill="#f4f1ea"/>`];
+  for (let y = Math.floor(y0); y < Math.ceil(y1); y++) for (let x = Math.floor(x0); x < Math.ceil(x1); x++) if (m.cells[y * m.width + x]) parts.push(`<rect x="${x * scale}" y="${Y(y + 1)}" width="${scale}" height="${scale}" fill="#777"/>`);
   for (const p of m.posters) parts.push(`<circle cx="${(p.cx + 0.5) * scale}" cy="${Y(p.cy + 0.5)}" r="${scale / 4}" fill="#f5c400"/>`);
-  Object.entries(paths).forEach(([name, ps], i) => {
+  const names = Object.keys(paths);
+  Object.entries(paths).forEach(([, ps], i) => {
     const c = COLORS[i % COLORS.length];
     parts.push(`<polyline fill="none" stroke="${c}" stroke-width="2" points="${ps.map((p) => `${(p.x * scale).toFixed(1)},${Y(p.y).toFixed(1)}`).join(' ')}"/>`);
-    for (const p of ps) parts.push(`<circle cx="${(p.x * scale).toFixed(1)}" cy="${Y(p.y).toFixed(1)}" r="2.5" fill="${c}"/>`);
-    parts.push(`<rect x="${W + 8}" y="${10 + i * 14}" width="10" height="3" fill="${c}"/><text x="${W + 22}" y="${14 + i * 14}">${esc(name)}</text>`);
+    for (const p of ps) {
+      const tx = p.x + 0.25 * Math.cos(p.yaw), ty = p.y + 0.25 * Math.sin(p.yaw);
+      parts.push(`<circle cx="${(p.x * scale).toFixed(1)}" cy="${Y(p.y).toFixed(1)}" r="2.5" fill="${c}"/><line x1="${(p.x * scale).toFixed(1)}" y1="${Y(p.y).toFixed(1)}" x2="${(tx * scale).toFixed(1)}" y2="${Y(ty).toFixed(1)}" stroke="${c}" stroke-width="1.5"/>`);
+    }
   });
+  parts.push('</svg>');
+  if (legend) names.forEach((name, i) => parts.push(`<rect x="${vw + 8}" y="${10 + i * 14}" width="10" height="3" fill="${COLORS[i % COLORS.length]}"/><text x="${vw + 22}" y="${14 + i * 14}">${esc(name)}</text>`));
   parts.push('</svg>');
   return parts.join('');
 }

@@ -80,8 +80,8 @@ export async function runNavworldDemo(argv: string[]): Promise<string> {
     videos.push({ split: `held-out map, ${seconds} s autoregressive`, file: path.basename(longFile) });
     const metrics = { model: modelDir, manifest: { commands: manifest.commands, source: manifest.source }, splits: result.splits, inverseDynamics: result.inverseDynamics, turns: result.turns, plan: { mean: plan.mean, options: plan.options, episodes: plan.episodes.map((e) => ({ map: e.map, errors: e.errors })) }, longRollout: { seconds, latentCosine: long.latentCosine } };
     writeFileAtomic(path.join(out, 'metrics.json'), JSON.stringify(metrics, null, 2) + '\n');
-    const planMap = new Simulator(spec).map(plan.episodes[0].map);
-    writeFileAtomic(path.join(out, 'report.html'), renderReport({ title: 'navworld demo: action-conditioned frame prediction on held-out maps', result, plan, planMap, videos, notes: [`model ${modelDir} (${manifest.commands.join(' ; ')})`, 'copy-last shows the true last context frame (no decoder); the models\' predictions go through the decoder, so their PSNR/SSIM include its reconstruction error; recon = the decoder on the true target latent (their ceiling). The clip FD is a proxy over latent features, not FVD.'] }));
+    const sim = new Simulator(spec);
+    writeFileAtomic(path.join(out, 'report.html'), renderReport({ title: 'navworld demo: action-conditioned frame prediction on held-out maps', result, plan, planMaps: (seed) => sim.map(seed), videos, notes: [`model ${modelDir} (${manifest.commands.join(' ; ')})`, 'copy-last shows the true last context frame (no decoder); the models\' predictions go through the decoder, so their PSNR/SSIM include its reconstruction error; recon = the decoder on the true target latent (their ceiling). The clip FD is a proxy over latent features, not FVD.'] }));
     console.log(`navworld demo → ${path.join(out, 'report.html')}`);
     return out;
   } finally {
