@@ -24,5 +24,6 @@ export { readTrajDataPickle, parsePickle, NdArray } from './data/pickle.js';
 export * from './model/export.js';
 export * from './eval/long_rollout.js';
 export * from './report/html.js';
+export * from './report/turns.js';
 export { topDownMap, type MapView } from './report/svg.js';
 export { GuidanceFlag, guidanceFlag } from './commands/guidance.js';

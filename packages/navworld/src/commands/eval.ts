@@ -9,6 +9,7 @@ import { evaluateNavWorld } from '../eval/evaluate.js';
 import { PLAN_DEFAULTS, planEpisodes } from '../plan/episodes.js';
 import { Simulator } from '../eval/frames.js';
 import { renderReport } from '../report/html.js';
+import { turnStripDataUri } from '../report/turns.js';
 import { sideBySide, writeVideo } from '../video/write.js';
 import { FPS } from '../world/motion.js';
 
@@ -89,8 +90,9 @@ export const evalCommand: Command = {
       const metrics = { run: f.run, checkpoint: m.checkpoint, decoder: source, flags: f, splits: result.splits, inverseDynamics: result.inverseDynamics, turns: result.turns, plan: plan && { mean: plan.mean, options: plan.options, episodes: plan.episodes.map((e) => ({ map: e.map, errors: e.errors })) } };
       writeFileAtomic(path.join(f.out, 'metrics.json'), JSON.stringify(metrics, null, 2) + '\n');
       const sim = new Simulator(m.info.world);
+      const turnsImage = await turnStripDataUri(result.turnStrip);
       const html = renderReport({
-        title: 'navworld: action-conditioned frame prediction', result, plan, planMaps: (seed) => sim.map(seed), videos,
+        title: 'navworld: action-conditioned frame prediction', result, plan, planMaps: (seed) => sim.map(seed), videos, turnsImage,
         notes: [`model ${m.checkpoint}; decoder ${source}; ${f.samples} examples per split, ${f.steps} Euler steps, guidance ${JSON.stringify(f.guidance)}; seed ${f.seed}.`,
           'copy-last shows the true last context frame (no decoder); the models\' predictions go through the stage-1 decoder, so their PSNR/SSIM include its reconstruction error; recon = the decoder on the true target latent (their ceiling).'],
       });

@@ -64,6 +64,12 @@ export interface EvalResult {
   turns: TurnResult;
   /** The inverse-dynamics probe: tercile classes per action component, accuracy on its training pairs. */
   inverseDynamics: { components: string[]; trainAccuracy: number[] };
+  /**
+   * For the report: counterfactual turns' decoded frames [N, H, W, 3] of the first contexts, per
+   * context a row of the predictions for each action then a row of the simulator's true frames, with
+   * a label per image. The caller disposes `images`.
+   */
+  turnStrip?: { images: Tensor; labels: string[] };
   /** For the report: a few rollouts' decoded frames [T, H, W, 3] (pred, true) per split. */
   examples: { split: Split; pred: Tensor; real: Tensor; poses: Pose[]; map: number }[];
 }
@@ -204,14 +210,20 @@ export async function evaluateNavWorld(m: NavModel, world: LatentWorld, rae: RAE
       z.dispose();
     }
     const cosM = predicted.map((p) => trueLat.map((t) => p.reduce((s, v, r) => s + cosine(v, t[r]), 0) / p.length));
+    const shown = Math.min(2, tex.length);
+    const predShown: Tensor[] = [];
     const psnrs = predicted.map((p, a) => {
       const img = imagesOf(p);
       const s = scoreHorizon(p, trueLat[a], C, { pred: img, real: trueImg[a] }).psnr ?? NaN;
+      predShown.push(img.slice(0, shown));
       img.dispose();
       return s;
     });
-    tf.dispose(trueImg);
+    const strip = tf.tidy(() => tf.concat(Array.from({ length: shown }, (_, r) => [...predShown, ...trueImg].map((t) => t.slice(r, 1))).flat()));
+    const labels = Array.from({ length: shown }, () => [...names.map((a) => `pred ${a}`), ...names.map((a) => `true ${a}`)]).flat();
+    tf.dispose([...trueImg, ...predShown]);
     result.turns = { cosine: cosM, psnr: psnrs, actions: names };
+    result.turnStrip = { images: strip, labels };
     return result;
   } finally {
     untrained.dit.dispose();

@@ -18,6 +18,8 @@ export interface ReportInput {
   /** The map of a planning episode by its seed (the simulator's), to draw the planned paths on. */
   planMaps?: (seed: number) => GridMap;
   videos: { split: string; file: string }[];
+  /** The counterfactual-turn strip (a data URI: turnStripDataUri). */
+  turnsImage?: string;
   notes: string[];
 }
 
@@ -52,6 +54,7 @@ export function renderReport(r: ReportInput): string {
   if (t.actions.length) {
     parts.push(`<h2>Counterfactual turns</h2><p>Mean latent cosine of the prediction for an action (row) with the simulator's true frame after each action (column); a model that follows its actions has the largest value on the diagonal.</p>`);
     parts.push(`<table><tr><th>pred \\ true</th>${t.actions.map((a) => `<th>${a}</th>`).join('')}<th>PSNR (own)</th></tr>${t.cosine.map((row, i) => `<tr><td>${t.actions[i]}</td>${row.map((v) => `<td>${f(v)}</td>`).join('')}<td>${f(t.psnr[i], 2)}</td></tr>`).join('')}</table>`);
+    if (r.turnsImage) parts.push(`<figure><img src="${esc(r.turnsImage)}" alt="counterfactual turns"><figcaption>Per context: the decoded predictions for each action, then the simulator's true frames after it (0.5 s; turns of ±0.6 rad while walking forward).</figcaption></figure>`);
   }
   if (r.plan) {
     parts.push(`<h2>Planning toward a goal image</h2><p>${r.plan.episodes.length} episodes; ${esc(JSON.stringify(r.plan.options))}. Errors in metres against the true path.</p>`);

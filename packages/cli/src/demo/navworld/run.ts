@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { initRuntime, parseFlags, parseStage1Config, writeFileAtomic, tf, UsageError, InterruptedError } from '@raev2/core';
 import {
   guidanceFlag, WorldSpecSchema, renderWorld, parseNavTrainConfig, trainNavWorld, loadNavModel, loadWorldRAE, loadLatentWorld, exportNavModel, loadExportedNavModel,
-  prepareLatentWorld, evaluateNavWorld, planEpisodes, PLAN_DEFAULTS, longRollout, renderReport, sideBySide, writeVideo, Simulator, worldStats, FPS, WORLD_FILES,
+  prepareLatentWorld, evaluateNavWorld, planEpisodes, PLAN_DEFAULTS, longRollout, renderReport, sideBySide, writeVideo, Simulator, worldStats, FPS, WORLD_FILES, turnStripDataUri,
 } from '@raev2/navworld';
 import { runStage1Train } from '../../runs/stage1.js';
 
@@ -81,7 +81,8 @@ export async function runNavworldDemo(argv: string[]): Promise<string> {
     const metrics = { model: modelDir, manifest: { commands: manifest.commands, source: manifest.source }, splits: result.splits, inverseDynamics: result.inverseDynamics, turns: result.turns, plan: { mean: plan.mean, options: plan.options, episodes: plan.episodes.map((e) => ({ map: e.map, errors: e.errors })) }, longRollout: { seconds, latentCosine: long.latentCosine } };
     writeFileAtomic(path.join(out, 'metrics.json'), JSON.stringify(metrics, null, 2) + '\n');
     const sim = new Simulator(spec);
-    writeFileAtomic(path.join(out, 'report.html'), renderReport({ title: 'navworld demo: action-conditioned frame prediction on held-out maps', result, plan, planMaps: (seed) => sim.map(seed), videos, notes: [`model ${modelDir} (${manifest.commands.join(' ; ')})`, 'copy-last shows the true last context frame (no decoder); the models\' predictions go through the decoder, so their PSNR/SSIM include its reconstruction error; recon = the decoder on the true target latent (their ceiling). The clip FD is a proxy over latent features, not FVD.'] }));
+    const turnsImage = await turnStripDataUri(result.turnStrip);
+    writeFileAtomic(path.join(out, 'report.html'), renderReport({ title: 'navworld demo: action-conditioned frame prediction on held-out maps', result, plan, planMaps: (seed) => sim.map(seed), videos, turnsImage, notes: [`model ${modelDir} (${manifest.commands.join(' ; ')})`, 'copy-last shows the true last context frame (no decoder); the models\' predictions go through the decoder, so their PSNR/SSIM include its reconstruction error; recon = the decoder on the true target latent (their ceiling). The clip FD is a proxy over latent features, not FVD.'] }));
     console.log(`navworld demo → ${path.join(out, 'report.html')}`);
     return out;
   } finally {
