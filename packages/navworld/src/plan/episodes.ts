@@ -64,9 +64,9 @@ export function planEpisodes(m: NavModel, world: LatentWorld, split: Split, coun
     const start = traj.poses[i];
     const paths = {} as Record<Planner, Pose[]>;
     const errors = {} as Episode['errors'];
+    const map = sim.map(traj.map);
     for (const p of PLANNERS) {
       const { plan } = planActions(m, context, goal, start, { ...o, space, box, seed: o.seed + 31 * e, method: p === 'random' ? 'random' : 'cem', zeroAction: p === 'cem-no-action' });
-      const map = sim.map(traj.map);
       paths[p] = space === 'controls' ? executeControls(map, start, plan, o.stride) : executeActions(map, start, plan, m.info.scale);
       errors[p] = pathErrors(start, paths[p], truth);
     }

@@ -59,8 +59,8 @@ export function renderReport(r: ReportInput): string {
   if (r.plan) {
     parts.push(`<h2>Planning toward a goal image</h2><p>${r.plan.episodes.length} episodes; ${esc(JSON.stringify(r.plan.options))}. Errors in metres against the true path.</p>`);
     parts.push(`<table><tr><th>planner</th><th>ATE</th><th>RPE</th><th>final</th></tr>${Object.entries(r.plan.mean).map(([p, v]) => `<tr><td>${esc(p)}</td><td>${f(v.ate)}</td><td>${f(v.rpe)}</td><td>${f(v.final)}</td></tr>`).join('')}</table>`);
-    if (r.planMaps) {
-      const eps = r.plan.episodes.slice(0, 8);
+    const eps = r.plan.episodes.slice(0, 8);
+    if (r.planMaps && eps.length > 0) {
       parts.push(`<p>Episode 1 on its map, then every episode around its paths (ticks: headings; wall cells are 1 m).</p>`);
       parts.push(topDownMap(r.planMaps(eps[0].map), episodePaths(eps[0])));
       parts.push(`<div class="row">${eps.map((ep, i) => `<figure>${topDownMap(r.planMaps!(ep.map), episodePaths(ep), { scale: 80, around: 0.75, legend: false })}<figcaption>episode ${i + 1}: CEM ATE ${f(ep.errors.cem.ate)}, random ${f(ep.errors.random.ate)} m</figcaption></figure>`).join('')}</div>`);
