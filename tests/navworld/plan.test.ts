@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pathErrors, executeActions, executeControls, planWaypoints, topDownMap, cosine, clipFD, latentFD, poolLatent, generateMap, trainingActionBox, trainingControlBox, FPS, type GridMap } from '@raev2/navworld';
+import { tf } from '@raev2/core';
+import { pathErrors, executeActions, executeControls, planWaypoints, topDownMap, turnStrip, cosine, clipFD, latentFD, poolLatent, generateMap, trainingActionBox, trainingControlBox, FPS, type GridMap } from '@raev2/navworld';
 
 const open: GridMap = (() => {
   const w = 30, h = 30, cells = new Uint8Array(w * h);
@@ -123,4 +124,19 @@ test('topDownMap: the whole map, or only the paths\' bounding box plus a margin 
   assert.match(crop, /<line x1="110\.0" y1="195\.0" x2="110\.0" y2="192\.5"/);
   // walls drawn only inside the crop: the border cells at x = 0 for rows 9…11
   assert.equal((crop.match(/fill="#777"/g) ?? []).length, 3);
+});
+
+test('turnStrip: per context a row of predictions (left, straight, right) then a row of true frames, labelled', () => {
+  // image value = 10·(action) + context row, + 100 for the true frames
+  const mk = (base: number) => [0, 1, 2].map((a) => tf.tidy(() => tf.tensor1d([0, 1, 2].map((r) => base + 10 * a + r)).reshape([3, 1, 1, 1]).tile([1, 2, 2, 3])));
+  const pred = mk(0), truth = mk(100);
+  const before = tf.memory().numTensors;
+  const { images, labels } = turnStrip(pred, truth, ['left', 'straight', 'right'], 2);
+  assert.deepEqual(images.shape, [12, 2, 2, 3]);
+  const firstPixel = Array.from({ length: 12 }, (_, i) => images.dataSync()[i * 12]);
+  assert.deepEqual(firstPixel, [0, 10, 20, 100, 110, 120, 1, 11, 21, 101, 111, 121]);
+  assert.deepEqual(labels, ['pred left', 'pred straight', 'pred right', 'true left', 'true straight', 'true right', 'pred left', 'pred straight', 'pred right', 'true left', 'true straight', 'true right']);
+  images.dispose();
+  assert.equal(tf.memory().numTensors, before, 'inputs kept, nothing leaked');
+  tf.dispose([...pred, ...truth]);
 });

@@ -19,6 +19,7 @@ import { untrainedLike, type NavModel } from '../model/load.js';
 import { Simulator } from './frames.js';
 import { clipFD, cosine, scoreHorizon, type HorizonScore } from './metrics.js';
 import { ACTION_COMPONENTS, actionAccuracy, fitInverseDynamics } from './inverse_dynamics.js';
+import { turnStrip } from '../report/turns.js';
 
 export const METHODS = ['model', 'no-action', 'untrained', 'copy-last', 'recon'] as const;
 export type Method = (typeof METHODS)[number];
@@ -219,11 +220,9 @@ export async function evaluateNavWorld(m: NavModel, world: LatentWorld, rae: RAE
       img.dispose();
       return s;
     });
-    const strip = tf.tidy(() => tf.concat(Array.from({ length: shown }, (_, r) => [...predShown, ...trueImg].map((t) => t.slice(r, 1))).flat()));
-    const labels = Array.from({ length: shown }, () => [...names.map((a) => `pred ${a}`), ...names.map((a) => `true ${a}`)]).flat();
+    result.turnStrip = turnStrip(predShown, trueImg, names, shown);
     tf.dispose([...trueImg, ...predShown]);
     result.turns = { cosine: cosM, psnr: psnrs, actions: names };
-    result.turnStrip = { images: strip, labels };
     return result;
   } finally {
     untrained.dit.dispose();

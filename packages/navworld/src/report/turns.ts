@@ -1,6 +1,18 @@
 /** The counterfactual-turn strip of the navworld report: predicted and true frames per action, as one inline PNG. */
-import { encodeImage, imageGrid, toImageBytes } from '@raev2/core';
+import { encodeImage, imageGrid, tf, toImageBytes, type Tensor } from '@raev2/core';
 import type { EvalResult } from '../eval/evaluate.js';
+
+/**
+ * Lay out counterfactual turns for the report: for each of the first `shown` contexts, a row of the
+ * predictions for each action (`pred[a]` [R, H, W, 3]) then a row of the true frames (`truth[a]`).
+ * The inputs stay the caller's. → images [shown·2·A, H, W, 3] and a label per image.
+ */
+export function turnStrip(pred: readonly Tensor[], truth: readonly Tensor[], actions: readonly string[], shown: number): { images: Tensor; labels: string[] } {
+  const rows = Array.from({ length: shown }, (_, r) => r);
+  const images = tf.tidy(() => tf.concat(rows.flatMap((r) => [...pred, ...truth].map((t) => t.slice(r, 1)))));
+  const labels = rows.flatMap(() => [...actions.map((a) => `pred ${a}`), ...actions.map((a) => `true ${a}`)]);
+  return { images, labels };
+}
 
 /** The strip as a PNG data URI (3 images per row); disposes the strip's tensor. → undefined without a strip. */
 export async function turnStripDataUri(strip: EvalResult['turnStrip']): Promise<string | undefined> {
