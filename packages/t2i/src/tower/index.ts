@@ -6,3 +6,4 @@ export { retrievalTop1, type Retrieval } from './retrieval.js';
 export { trainTextTower, tokenTable, type TowerTrainOptions, type TowerTrainData } from './train.js';
 export { encodeRawLatents, pooledFeatures, type LatentFeatures } from './image_features.js';
 export { saveTextTower, IMAGE_HEAD_FILE } from './save.js';
+export { tokenIdentityLoss } from './token_identity.js';

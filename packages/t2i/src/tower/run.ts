@@ -32,6 +32,8 @@ export const TowerTrainConfigSchema = z
     lr: z.number().positive().default(3e-3),
     weightDecay: z.number().min(0).default(1e-4),
     seed: z.number().int().nonnegative().default(0),
+    /** Weight of the token-identity term (token_identity.ts; 1 measured in docs/t2i.md, 0 = sigmoid loss alone). */
+    identityWeight: z.number().min(0).default(1),
   })
   .strict();
 export type TowerTrainConfig = z.infer<typeof TowerTrainConfigSchema>;
@@ -63,7 +65,7 @@ export async function runTowerTrain(input: z.input<typeof TowerTrainConfigSchema
   const configJson = towerConfigJson(cfg.shape, vocabSize, { pad: vocab[SPECIAL_TOKENS.pad], eos: vocab[SPECIAL_TOKENS.eos] });
   const tower = createTextTower(configJson, cfg.seed);
   try {
-    const head = trainTextTower(tower, tokenizer, { features: feats.train, captions: train.map((i) => i.captions) }, { steps: cfg.steps, batch: cfg.batch, lr: cfg.lr, weightDecay: cfg.weightDecay, seed: cfg.seed });
+    const head = trainTextTower(tower, tokenizer, { features: feats.train, captions: train.map((i) => i.captions) }, { steps: cfg.steps, batch: cfg.batch, lr: cfg.lr, weightDecay: cfg.weightDecay, seed: cfg.seed, identityWeight: cfg.identityWeight });
     try {
       saveTextTower(cfg.out, configJson, tower, head, { trainedOn: 'emoji caption set (training split)', steps: String(cfg.steps) });
       const embedText = (texts: string[]) => {

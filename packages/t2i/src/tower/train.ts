@@ -8,6 +8,7 @@ import { tf, Rng, AdamW, noDecayBiasNorm, valueAndGrads, disposeGrads, clipGradN
 import type { SiglipTextModel, TextTokenizer } from '@raev2/encoders';
 import { sigmoidLoss } from './sigmoid_loss.js';
 import { LockedImageHead } from './tower.js';
+import { tokenIdentityLoss } from './token_identity.js';
 
 export interface TowerTrainOptions {
   steps: number;
@@ -15,6 +16,8 @@ export interface TowerTrainOptions {
   lr: number;
   weightDecay: number;
   seed: number;
+  /** Weight of the token-identity term (token_identity.ts); 0 = the sigmoid loss alone. */
+  identityWeight?: number;
   /** Called every `logEvery` steps with the mean loss since the last call. */
   onLog?: (r: { step: number; loss: number; t: number; b: number }) => void;
   logEvery?: number;
@@ -47,6 +50,8 @@ export function trainTextTower(tower: SiglipTextModel, tokenizer: TextTokenizer,
   const opt = new AdamW(params, { lr: o.lr, betas: [0.9, 0.95], weightDecay: o.weightDecay, noDecay: noDecayBiasNorm });
   const rng = new Rng(o.seed);
   const bar = progress({ label: 'text tower', total: o.steps, unit: 'step' });
+  const identityWeight = o.identityWeight ?? 0;
+  const padId = tower.config.pad_token_id ?? 0;
   let order: number[] = [], pos = 0, sum = 0, n = 0;
   try {
     for (let step = 1; step <= o.steps; step++) {
@@ -65,7 +70,12 @@ export function trainTextTower(tower: SiglipTextModel, tokenizer: TextTokenizer,
       const idT = tf.tensor2d(ids, [batch, table.length], 'int32');
       const feats = tf.tidy(() => tf.gather(data.features, tf.tensor1d(rows, 'int32')));
       // intermediates stay alive until the gradients are taken (variableGrads disposes them)
-      const { value, grads } = valueAndGrads(() => sigmoidLoss(head.forward(feats), tower.forward(idT).poolerOutput, head.logit_scale, head.logit_bias), params);
+      const { value, grads } = valueAndGrads(() => {
+        const out = tower.forward(idT);
+        const contrastive = sigmoidLoss(head.forward(feats), out.poolerOutput, head.logit_scale, head.logit_bias);
+        if (!identityWeight) return contrastive;
+        return contrastive.add(tokenIdentityLoss(out.lastHiddenState, idT, tower.text_model.embeddings.token_embedding.weight, padId).mul(identityWeight));
+      }, params);
       idT.dispose();
       feats.dispose();
       clipGradNorm(grads, 1.0);
