@@ -40,6 +40,7 @@ export const towerTrainCommand: Command = {
       shape: { hidden_size: hidden, projection_size: hidden, num_hidden_layers: f.layers ?? 2, num_attention_heads: f.heads ?? 2, intermediate_size: f.mlp ?? 4 * hidden },
     });
     for (const [k, v] of Object.entries(r.retrieval)) console.log(`${k}: image→text ${(100 * v.imageToText).toFixed(1)} %, text→image ${(100 * v.textToImage).toFixed(1)} % (chance ${(100 * v.chance).toFixed(1)} %, ${v.count} pairs)`);
+    for (const [k, v] of Object.entries(r.siblings)) console.log(`held-out images among their ${k} siblings: top-1 ${(100 * v.top1).toFixed(1)} % (chance ${(100 * v.chance).toFixed(1)} %, ${v.count} images)`);
     console.log(`tower written to ${r.dir} (vocabulary ${r.vocabSize})`);
   },
 };

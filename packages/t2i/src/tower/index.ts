@@ -7,3 +7,4 @@ export { trainTextTower, tokenTable, type TowerTrainOptions, type TowerTrainData
 export { encodeRawLatents, pooledFeatures, type LatentFeatures } from './image_features.js';
 export { saveTextTower, IMAGE_HEAD_FILE } from './save.js';
 export { tokenIdentityLoss } from './token_identity.js';
+export { siblingRetrieval, SIBLING_TESTS, type SiblingRetrieval } from './siblings.js';

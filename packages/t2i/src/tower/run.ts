@@ -3,7 +3,8 @@
  * word-level tokenizer from the training captions, encodes the training images with the frozen
  * image encoder (pooled multi-layer latent), trains a SigLIP-2-architecture tower with the sigmoid
  * loss (locked-image tuning), writes the HF folder, and measures image↔text retrieval top-1 on the
- * held-out-combination captions and their paraphrases against chance (`retrieval.json`).
+ * held-out-combination captions and their paraphrases against chance, and among captions that
+ * differ in one attribute (`retrieval.json`).
  */
 import * as path from 'node:path';
 import { z } from 'zod';
@@ -17,6 +18,7 @@ import { pooledFeatures } from './image_features.js';
 import { rawLatentsCached } from '../train/latents.js';
 import { trainTextTower } from './train.js';
 import { retrievalTop1, type Retrieval } from './retrieval.js';
+import { siblingRetrieval, type SiblingRetrieval } from './siblings.js';
 import { saveTextTower } from './save.js';
 
 export const TowerTrainConfigSchema = z
@@ -42,6 +44,8 @@ export interface TowerTrainResult {
   dir: string;
   vocabSize: number;
   retrieval: Record<string, Retrieval>;
+  /** Held-out images among captions that differ from theirs in one attribute. */
+  siblings: Record<string, SiblingRetrieval>;
 }
 
 /** Train the offline tower on the emoji caption set's training split; see the file comment. */
@@ -92,8 +96,11 @@ export async function runTowerTrain(input: z.input<typeof TowerTrainConfigSchema
         'seen, paraphrased': score(seenF, seen.map((i) => i.paraphrase)),
       };
       seenF.dispose();
-      writeFileAtomic(path.join(cfg.out, 'retrieval.json'), JSON.stringify({ config: cfg, vocabSize, retrieval }, null, 2) + '\n');
-      return { dir: cfg.out, vocabSize, retrieval };
+      const heldOutEmb = head.forward(feats.heldOut);
+      const siblings = siblingRetrieval(heldOutEmb, heldOut, [...train, ...heldOut], embedText);
+      heldOutEmb.dispose();
+      writeFileAtomic(path.join(cfg.out, 'retrieval.json'), JSON.stringify({ config: cfg, vocabSize, retrieval, siblings }, null, 2) + '\n');
+      return { dir: cfg.out, vocabSize, retrieval, siblings };
     } finally {
       head.dispose();
     }
