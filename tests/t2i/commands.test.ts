@@ -15,6 +15,9 @@ test('t2i train flags: parsed into the config, bad values named by flag', () => 
   assert.equal(config.optimizer.lr, 2e-3);
   assert.equal(config.variant, 'shuffled');
   assert.equal(resume, false);
+  assert.equal(config.groupSampling, 1);
+  assert.equal(parseT2ITrainArgs(['--text-encoder', 'x', '--out', 'o', '--group-sampling', '0.5']).config.groupSampling, 0.5);
+  assert.throws(() => parseT2ITrainArgs(['--text-encoder', 'x', '--out', 'o', '--group-sampling', '1.5']), /groupSampling/);
   assert.throws(() => parseT2ITrainArgs(['--text-encoder', 'x', '--out', 'o', '--steps', 'many']), /--steps.*must be a non-negative integer/s);
   assert.throws(() => parseT2ITrainArgs(['--text-encoder', 'x', '--out', 'o', '--mask-pads', 'maybe']), /--mask-pads/);
   assert.throws(() => parseT2ITrainArgs(['--text-encoder', 'x', '--out', 'o', '--bogus', '1']), /bogus/);

@@ -68,6 +68,10 @@ test('every single attribute value and every pair of factor values is still seen
   for (const p of set.pairs) for (const t of TONES) assert.ok(tone1.has(`${p}|${t}`) && tone2.has(`${p}|${t}`), `${p} with ${t} on both sides`);
 });
 
+test('each emoji item is in the sampling group of its kind', () => {
+  for (const it of emojiCaptionSet().items) assert.equal(it.group, it.attributes.kind, it.key);
+});
+
 test('captions: lower case, two training templates and a distinct paraphrase', () => {
   const woman = people.find((i) => i.attributes.role === 'firefighter' && i.attributes.gender === 'woman' && i.attributes.tone === 'medium-dark')!;
   assert.deepEqual(woman.captions, ['woman firefighter, medium-dark skin tone', 'a woman firefighter with medium-dark skin']);
@@ -83,9 +87,10 @@ test('JSONL manifest: one or several captions; a bad line names file and line', 
   const d = tmp();
   fs.writeFileSync(path.join(d, 'a.png'), 'x');
   const good = path.join(d, 'm.jsonl');
-  fs.writeFileSync(good, '{"image":"a.png","caption":"red heart"}\n\n{"image":"a.png","captions":["x","y"]}\n');
+  fs.writeFileSync(good, '{"image":"a.png","caption":"red heart"}\n\n{"image":"a.png","captions":["x","y"],"group":"shapes"}\n');
   const ds = captionManifest(good);
   assert.deepEqual(ds.items.map((i) => i.captions), [['red heart'], ['x', 'y']]);
+  assert.deepEqual(ds.items.map((i) => i.group), [undefined, 'shapes']);
   const bad = (content: string, pattern: RegExp) => {
     const f = path.join(d, 'bad.jsonl');
     fs.writeFileSync(f, content);
@@ -97,6 +102,7 @@ test('JSONL manifest: one or several captions; a bad line names file and line', 
   bad('{"image":"b.png","caption":"x"}\n', /bad\.jsonl:1: image b\.png not found/);
   bad('{"image":"a.png","caption":"x"\n', /bad\.jsonl:1: not valid JSON/);
   bad('', /has no entries/);
+  bad('{"image":"a.png","caption":"x","group":""}\n', /bad\.jsonl:1:/);
 });
 
 test('caption folder: same-named .txt; a caption without an image or an image without a caption is named', () => {

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { tf, generateLatents, disposeCondition } from '@raev2/core';
-import { buildVocab, writeWordTokenizer, createTextTower, towerConfigJson, TowerShapeSchema, saveTextTower, emojiCaptionSet, parseT2ITrainConfig, trainT2I, loadT2IModel, readT2IRun } from '@raev2/t2i';
+import { buildVocab, writeWordTokenizer, createTextTower, towerConfigJson, TowerShapeSchema, saveTextTower, emojiCaptionSet, parseT2ITrainConfig, trainT2I, loadT2IModel, readT2IRun, groupRepeats, repeatRows } from '@raev2/t2i';
 import { useBackend } from '../helpers/fixtures.js';
 
 const dirs: string[] = [];
@@ -74,4 +74,19 @@ test('t2i train: a bad flag value and a bad manifest are named before any work',
   const bad = path.join(d, 'bad.jsonl');
   fs.writeFileSync(bad, '{"caption":"x"}\n');
   return assert.rejects(trainT2I(parseT2ITrainConfig({ data: `manifest:${bad}`, textEncoder: 'hf:/nonexistent', out: path.join(d, 'o') })), /bad\.jsonl:1: missing "image"/);
+});
+
+test('group-balanced sampling: a group of n items repeated round((n_max/n)^(1−α)) times, rows copied in order', () => {
+  const groups = [...new Array<string>(540).fill('person'), ...new Array<string>(260).fill('pair'), ...new Array<string>(24).fill('shape')];
+  const r = groupRepeats(groups, 0.5);
+  // (540/540)^0.5 = 1, (540/260)^0.5 = 1.44 → 1, (540/24)^0.5 = 4.74 → 5
+  assert.deepEqual([r[0], r[539], r[540], r[799], r[800], r[823]], [1, 1, 1, 1, 5, 5]);
+  assert.ok(groupRepeats(groups, 1).every((k) => k === 1));
+  assert.deepEqual(groupRepeats(['a', 'a', 'a', 'a', 'b', undefined], 0.25), [1, 1, 1, 1, 3, 3]); // (4/1)^0.75 = 2.83
+  assert.throws(() => groupRepeats(['a'], 0), /exponent 0: expected 0 < α ≤ 1/);
+  const l = { data: Float32Array.from([0, 1, 10, 11, 20, 21]), count: 3, grid: [1, 1] as [number, number], channels: 2 };
+  const { latents, source } = repeatRows(l, [1, 3, 2]);
+  assert.deepEqual(source, [0, 1, 1, 1, 2, 2]);
+  assert.equal(latents.count, 6);
+  assert.deepEqual(Array.from(latents.data), [0, 1, 10, 11, 10, 11, 10, 11, 20, 21, 20, 21]);
 });

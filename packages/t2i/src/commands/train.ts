@@ -16,6 +16,7 @@ checkpoints; generate with \`raev2 t2i generate --run <out>\`.
   --text-encoder <spec>     hf:<folder or hub id> | <model folder> | siglip2-base-patch16-256 …
   --variant text | caption-id | shuffled   (the evaluation baselines: one-hot caption ids, shuffled captions)
   --mask-pads on|off  --keep-pooled on|off  --max-tokens <n>   text condition options
+  --group-sampling <α>      a group of n images is drawn ∝ n^α (emoji kinds, a manifest's "group"); default 1
   --steps --batch --lr --seed --checkpoint-every --log-every
   --encoder <spec> --image-size <px> --stats <file>
   --resume auto|no   (default auto: continue from the latest checkpoint in --out)
@@ -24,13 +25,13 @@ ${STOP_AT_USAGE}`;
 const Flags = z
   .object({
     config: z.string().optional(), data: z.string().optional(), 'text-encoder': z.string().optional(), out: z.string().optional(),
-    variant: z.string().optional(), 'mask-pads': onOff.optional(), 'keep-pooled': onOff.optional(), 'max-tokens': int.optional(),
+    variant: z.string().optional(), 'mask-pads': onOff.optional(), 'keep-pooled': onOff.optional(), 'max-tokens': int.optional(), 'group-sampling': num.optional(),
     steps: int.optional(), batch: int.optional(), lr: num.optional(), seed: int.optional(), 'checkpoint-every': int.optional(), 'log-every': int.optional(),
     encoder: z.string().optional(), 'image-size': int.optional(), stats: z.string().optional(), resume: z.enum(['auto', 'no']).optional(), 'stop-at': int.optional(),
   })
   .strict();
 
-const OPTIONS = Object.fromEntries(['config', 'data', 'text-encoder', 'out', 'variant', 'mask-pads', 'keep-pooled', 'max-tokens', 'steps', 'batch', 'lr', 'seed', 'checkpoint-every', 'log-every', 'encoder', 'image-size', 'stats', 'resume', 'stop-at'].map((k) => [k, str]));
+const OPTIONS = Object.fromEntries(['config', 'data', 'text-encoder', 'out', 'variant', 'mask-pads', 'keep-pooled', 'max-tokens', 'group-sampling', 'steps', 'batch', 'lr', 'seed', 'checkpoint-every', 'log-every', 'encoder', 'image-size', 'stats', 'resume', 'stop-at'].map((k) => [k, str]));
 
 /** Flags (over an optional JSON config) → the validated config. */
 export function parseT2ITrainArgs(argv: string[]) {
@@ -39,7 +40,7 @@ export function parseT2ITrainArgs(argv: string[]) {
   const text = Object.fromEntries(Object.entries({ maskPads: f['mask-pads'], keepPooled: f['keep-pooled'], maxTokens: f['max-tokens'] }).filter(([, v]) => v !== undefined));
   const fromFlags = Object.fromEntries(
     Object.entries({
-      data: f.data, textEncoder: f['text-encoder'], out: f.out, variant: f.variant, steps: f.steps, batchSize: f.batch, seed: f.seed,
+      data: f.data, textEncoder: f['text-encoder'], out: f.out, variant: f.variant, groupSampling: f['group-sampling'], steps: f.steps, batchSize: f.batch, seed: f.seed,
       checkpointEvery: f['checkpoint-every'], logEvery: f['log-every'], encoder: f.encoder, imageSize: f['image-size'], stats: f.stats,
       ...(f.lr != null ? { optimizer: { lr: f.lr } } : {}), ...(Object.keys(text).length ? { text } : {}),
     }).filter(([, v]) => v !== undefined),

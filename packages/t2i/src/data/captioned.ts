@@ -22,6 +22,8 @@ export interface CaptionedItem {
   paraphrase?: string;
   /** Factor values the captions were composed from (role, gender, tone, colour, shape, tones). */
   attributes?: Record<string, string>;
+  /** Sampling group for group-balanced training (train/balance.ts): the emoji kind, or a manifest line's "group". */
+  group?: string;
 }
 
 export interface CaptionedDataset {
@@ -34,8 +36,8 @@ const caption = z.string().refine((s) => s.trim().length > 0, 'caption is empty'
 
 /** One manifest line: one caption or several. */
 export const CaptionLineSchema = z.union([
-  z.object({ image: z.string().min(1), caption }).strict(),
-  z.object({ image: z.string().min(1), captions: z.array(caption).min(1) }).strict(),
+  z.object({ image: z.string().min(1), caption, group: z.string().min(1).optional() }).strict(),
+  z.object({ image: z.string().min(1), captions: z.array(caption).min(1), group: z.string().min(1).optional() }).strict(),
 ]);
 
 /** A JSONL manifest of captioned images; image paths are relative to the manifest's folder. */
@@ -44,11 +46,11 @@ export function captionManifest(file: string, opts: { checkFiles?: boolean } = {
   const items: CaptionedItem[] = [];
   for (const { line, where, json } of readJsonLines(file, 'caption manifest')) {
     const r = CaptionLineSchema.safeParse(json);
-    if (!r.success) throw new Error(`${where}: ${describeLineError(json)} (expected {"image": path, "caption": text} or {"image": path, "captions": [text, …]})`);
+    if (!r.success) throw new Error(`${where}: ${describeLineError(json)} (expected {"image": path, "caption": text} or {"image": path, "captions": [text, …]}, optionally "group": name)`);
     const entry = r.data;
     const p = path.resolve(base, entry.image);
     if ((opts.checkFiles ?? true) && !fs.existsSync(p)) throw new Error(`${where}: image ${entry.image} not found (resolved to ${p})`);
-    items.push({ key: `${entry.image}#${line}`, path: p, captions: 'caption' in entry ? [entry.caption] : entry.captions });
+    items.push({ key: `${entry.image}#${line}`, path: p, captions: 'caption' in entry ? [entry.caption] : entry.captions, ...(entry.group ? { group: entry.group } : {}) });
   }
   if (items.length === 0) throw new Error(`caption manifest ${file} has no entries`);
   return { name: file, items };

@@ -21,6 +21,8 @@ export const T2ITrainConfigSchema = z
     text: TextConditionOptionsSchema.default(() => TextConditionOptionsSchema.parse({})),
     /** `text` (the model), `caption-id` (one-hot caption ids, the class condition kind), `shuffled` (text of another image). */
     variant: z.enum(['text', 'caption-id', 'shuffled']).default('text'),
+    /** Group-balanced sampling exponent α (train/balance.ts): a group of n images is drawn ∝ n^α; 1 = every image equally. */
+    groupSampling: z.number().gt(0).max(1).default(1),
     ...DiffusionTrainFields,
   })
   .strict();
@@ -34,6 +36,6 @@ export function parseT2ITrainConfig(value: unknown, source = 't2i train config')
 
 /** The generic diffusion part of a T2I config. */
 export function diffusionConfigOf(c: T2ITrainConfig): DiffusionTrainConfig {
-  const { data: _d, textEncoder: _t, encoder: _e, imageSize: _i, stats: _s, text: _x, variant: _v, ...rest } = c;
+  const { data: _d, textEncoder: _t, encoder: _e, imageSize: _i, stats: _s, text: _x, variant: _v, groupSampling: _g, ...rest } = c;
   return parseWith(DiffusionTrainConfigSchema, rest, 't2i train config');
 }

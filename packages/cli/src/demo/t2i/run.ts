@@ -54,6 +54,13 @@ export const T2I_DEMO_MODEL = { hiddenSize: [96, 96], depth: [3, 1], numHeads: [
  */
 export const T2I_DEMO_SHIFT = 6;
 
+/**
+ * Group-balanced sampling of the demo's DiT^DH (train/balance.ts): α = 0.5 repeats each of the 24
+ * colour × shape training images 5 times beside 540 people and 260 pairs, so their colours are
+ * learned in 3000 steps (docs/t2i.md).
+ */
+export const T2I_DEMO_GROUP_SAMPLING = 0.5;
+
 /** Prompts of the grid: seen and held-out, labelled. */
 export function demoPrompts(quick: boolean): { prompt: string; heldOut: boolean }[] {
   const seen = ['woman firefighter, light skin tone', 'man cook, dark skin tone', 'red heart', 'green circle', 'kiss, woman and man, light and dark skin tones', 'woman astronaut, medium skin tone'];
@@ -88,7 +95,7 @@ async function trainAll(f: T2IDemoFlags, work: string, log: (s: string) => void)
   log('DiT^DH …');
   const ditSteps = f['dit-steps'] ?? (q ? 20 : T2I_DEMO_STEPS.dit);
   const dit = await trainT2I(parseT2ITrainConfig({
-    data: 'emoji', textEncoder: `hf:${tower}`, imageSize: 96, variant: 'text', out: run, text: { maskPads: true, keepPooled: false, maxTokens: 24 },
+    data: 'emoji', textEncoder: `hf:${tower}`, imageSize: 96, variant: 'text', groupSampling: T2I_DEMO_GROUP_SAMPLING, out: run, text: { maskPads: true, keepPooled: false, maxTokens: 24 },
     model: T2I_DEMO_MODEL, transport: { shift: T2I_DEMO_SHIFT }, optimizer: { lr: 1e-3 }, schedule: { kind: 'cosine', warmupSteps: Math.min(30, ditSteps), finalLr: 1e-4 },
     batchSize: 32, steps: ditSteps, ema: 0.999, checkpointEvery: Math.max(10, Math.ceil(ditSteps / 4)), logEvery: 25, seed: f.seed,
   }), { handleSignals: true });
