@@ -17,7 +17,7 @@ export interface TowerTrainOptions {
   weightDecay: number;
   seed: number;
   /** Weight of the token-identity term (token_identity.ts); 0 = the sigmoid loss alone. */
-  identityWeight?: number;
+  identityWeight: number;
   /** Called every `logEvery` steps with the mean loss since the last call. */
   onLog?: (r: { step: number; loss: number; t: number; b: number }) => void;
   logEvery?: number;
@@ -50,7 +50,7 @@ export function trainTextTower(tower: SiglipTextModel, tokenizer: TextTokenizer,
   const opt = new AdamW(params, { lr: o.lr, betas: [0.9, 0.95], weightDecay: o.weightDecay, noDecay: noDecayBiasNorm });
   const rng = new Rng(o.seed);
   const bar = progress({ label: 'text tower', total: o.steps, unit: 'step' });
-  const identityWeight = o.identityWeight ?? 0;
+  const identityWeight = o.identityWeight;
   const padId = tower.config.pad_token_id ?? 0;
   let order: number[] = [], pos = 0, sum = 0, n = 0;
   try {
