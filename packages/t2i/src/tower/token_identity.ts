@@ -5,17 +5,18 @@
  * loss against a small frozen image encoder, words the image features barely separate (skin tone,
  * colour) collapse onto each other (measured in docs/t2i.md). A web-scale tower keeps them by scale.
  */
-import { tf, type Tensor } from '@raev2/core';
+import { tf, crossEntropy, type Tensor } from '@raev2/core';
 
 /** Mean over non-pad positions of −log softmax(h·Eᵀ)[id]; h [B, L, H], ids int32 [B, L], E [V, H]. */
 export function tokenIdentityLoss(hidden: Tensor, ids: Tensor, embedding: Tensor, padId: number): Tensor {
+  const flatIds = ids.dataSync();
+  const keep: number[] = [];
+  flatIds.forEach((id, i) => id !== padId && keep.push(i));
   return tf.tidy(() => {
     const [b, l, h] = hidden.shape;
-    const v = embedding.shape[0] as number;
-    const logits = tf.matMul(hidden.reshape([b * l, h]), embedding, false, true);
-    const flatIds = ids.reshape([b * l]);
-    const nll = tf.neg(tf.sum(tf.logSoftmax(logits).mul(tf.oneHot(flatIds, v)), 1));
-    const keep = tf.notEqual(flatIds, tf.scalar(padId, 'int32')).toFloat();
-    return nll.mul(keep).sum().div(keep.sum().maximum(1));
+    if (keep.length === 0) return tf.scalar(0);
+    const rows = tf.gather(hidden.reshape([b * l, h]), tf.tensor1d(keep, 'int32'));
+    const target = tf.oneHot(tf.tensor1d(keep.map((i) => flatIds[i]), 'int32'), embedding.shape[0] as number);
+    return crossEntropy(tf.matMul(rows, embedding, false, true), target);
   });
 }
