@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { captionFolder, captionManifest, emojiCaptionSet, splitHeldOut, GENDERS, TONES, COLOURS, SHAPES } from '@raev2/t2i';
+import { captionFolder, captionManifest, emojiCaptionSet, samplingGroup, splitHeldOut, GENDERS, TONES, COLOURS, SHAPES } from '@raev2/t2i';
 
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
@@ -68,8 +68,10 @@ test('every single attribute value and every pair of factor values is still seen
   for (const p of set.pairs) for (const t of TONES) assert.ok(tone1.has(`${p}|${t}`) && tone2.has(`${p}|${t}`), `${p} with ${t} on both sides`);
 });
 
-test('each emoji item is in the sampling group of its kind', () => {
-  for (const it of emojiCaptionSet().items) assert.equal(it.group, it.attributes.kind, it.key);
+test('sampling groups: each emoji item in its kind; a manifest line’s own group wins', () => {
+  for (const it of emojiCaptionSet().items) assert.equal(samplingGroup(it), it.attributes.kind, it.key);
+  assert.equal(samplingGroup({ key: 'a', path: 'a.png', captions: ['x'], group: 'g', attributes: { kind: 'shape' } }), 'g');
+  assert.equal(samplingGroup({ key: 'a', path: 'a.png', captions: ['x'] }), undefined);
 });
 
 test('captions: lower case, two training templates and a distinct paraphrase', () => {

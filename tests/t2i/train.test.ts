@@ -89,4 +89,6 @@ test('group-balanced sampling: a group of n items repeated round((n_max/n)^(1−
   assert.deepEqual(source, [0, 1, 1, 1, 2, 2]);
   assert.equal(latents.count, 6);
   assert.deepEqual(Array.from(latents.data), [0, 1, 10, 11, 10, 11, 10, 11, 20, 21, 20, 21]);
+  const same = repeatRows(l, [1, 1, 1]);
+  assert.deepEqual([same.latents.count, same.source, Array.from(same.latents.data)], [3, [0, 1, 2], [0, 1, 10, 11, 20, 21]]);
 });

@@ -5,7 +5,7 @@ export * from './text/index.js';
 export { TextConditioner, TextConditionOptionsSchema, type TextConditionOptions } from './condition/text_condition.js';
 export { captionedLatents, captionIdLatents, captionIds, shuffledCaptions, latentRows, type HostLatents } from './train/source.js';
 export { fitStats, standardizeHost, rawLatentsCached, latentKey } from './train/latents.js';
-export { groupRepeats, repeatRows } from './train/balance.js';
+export { groupRepeats, repeatRows, samplingGroup } from './train/balance.js';
 export { T2ITrainConfigSchema, parseT2ITrainConfig, diffusionConfigOf, type T2ITrainConfig, type T2ITrainConfigInput } from './train/config.js';
 export { resolveT2IData, type T2IData } from './train/data.js';
 export { trainT2I, readT2IRun, T2IRunSchema, T2I_RUN_FILE, type T2IRun, type T2ITrainOptions } from './train/run.js';

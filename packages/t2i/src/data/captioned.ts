@@ -22,7 +22,7 @@ export interface CaptionedItem {
   paraphrase?: string;
   /** Factor values the captions were composed from (role, gender, tone, colour, shape, tones). */
   attributes?: Record<string, string>;
-  /** Sampling group for group-balanced training (train/balance.ts): the emoji kind, or a manifest line's "group". */
+  /** Sampling group for group-balanced training (train/balance.ts): a manifest line's "group" (the emoji set uses its kind). */
   group?: string;
 }
 

@@ -95,7 +95,6 @@ export function emojiCaptionSet(opts: { packageDir?: string } = {}): EmojiCaptio
           path: image(v.image),
           captions: [PERSON_TEMPLATES[0](gender, role, tone), PERSON_TEMPLATES[1](gender, role, tone)],
           paraphrase: PERSON_TEMPLATES[2](gender, role, tone),
-          group: 'person',
           attributes: { kind: 'person', role, gender, tone },
           heldOut: held.gender === g && held.tone === t,
         });
@@ -114,7 +113,6 @@ export function emojiCaptionSet(opts: { packageDir?: string } = {}): EmojiCaptio
         path: image(e.image),
         captions: [SHAPE_TEMPLATES[0](colour, shape), SHAPE_TEMPLATES[1](colour, shape)],
         paraphrase: SHAPE_TEMPLATES[2](colour, shape),
-        group: 'shape',
           attributes: { kind: 'shape', colour, shape },
         heldOut: c === heldOutColour(s),
       });
@@ -140,7 +138,6 @@ export function emojiCaptionSet(opts: { packageDir?: string } = {}): EmojiCaptio
           path: image(v.image),
           captions: [PAIR_TEMPLATES[0](subject, TONES[i], TONES[j]), PAIR_TEMPLATES[1](subject, TONES[i], TONES[j])],
           paraphrase: PAIR_TEMPLATES[2](subject, TONES[i], TONES[j]),
-          group: 'pair',
           attributes: { kind: 'pair', pair: subject, tone1: TONES[i], tone2: TONES[j] },
           heldOut: isHeldOutTonePair(i, j, TONES.length),
         });

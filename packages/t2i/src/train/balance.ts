@@ -6,6 +6,12 @@
  * learn their colours. Realised as whole repeats of each item (the epoch order stays a permutation).
  */
 import type { HostLatents } from './source.js';
+import type { CaptionedItem } from '../data/captioned.js';
+
+/** An item's sampling group: its own (a manifest's "group"), else its kind (emoji set), else none. */
+export function samplingGroup(item: CaptionedItem): string | undefined {
+  return item.group ?? item.attributes?.kind;
+}
 
 /** Repeats per item: round((n_max / n_g)^(1 − α)), at least 1; items without a group form one group. */
 export function groupRepeats(groups: readonly (string | undefined)[], alpha: number): number[] {
@@ -18,6 +24,7 @@ export function groupRepeats(groups: readonly (string | undefined)[], alpha: num
 
 /** Rows of `l` with row i repeated `repeats[i]` times, in order, and the source row of each. */
 export function repeatRows(l: HostLatents, repeats: readonly number[]): { latents: HostLatents; source: number[] } {
+  if (repeats.every((r) => r === 1)) return { latents: l, source: repeats.map((_, i) => i) }; // α = 1: no copy
   const per = l.grid[0] * l.grid[1] * l.channels;
   const source = repeats.flatMap((r, i) => new Array<number>(r).fill(i));
   const data = new Float32Array(source.length * per);

@@ -15,7 +15,7 @@ import { captionedLatents, captionIdLatents, shuffledCaptions } from './source.j
 import { fitStats, rawLatentsCached, standardizeHost } from './latents.js';
 import { diffusionConfigOf, type T2ITrainConfig } from './config.js';
 import { resolveT2IData } from './data.js';
-import { groupRepeats, repeatRows } from './balance.js';
+import { groupRepeats, repeatRows, samplingGroup } from './balance.js';
 
 export const T2I_RUN_FILE = 't2i.json';
 
@@ -70,7 +70,7 @@ export async function trainT2I(cfg: T2ITrainConfig, opts: T2ITrainOptions = {}):
     }
     const stats = loadStats(statsFile, [raw.grid[0] * raw.grid[1], raw.channels]);
     // statistics above are of the distinct images; balancing repeats rows only for sampling
-    const balanced = repeatRows(standardizeHost(raw, stats), groupRepeats(data.train.map((i) => i.group), cfg.groupSampling));
+    const balanced = repeatRows(standardizeHost(raw, stats), groupRepeats(data.train.map(samplingGroup), cfg.groupSampling));
     disposeStats(stats);
     const latents = balanced.latents;
     const captions = balanced.source.map((i) => data.train[i].captions);
