@@ -17,6 +17,7 @@ export * from './plan/cem.js';
 export * from './plan/episodes.js';
 export * from './eval/metrics.js';
 export * from './eval/evaluate.js';
+export * from './eval/turns.js';
 export * from './eval/inverse_dynamics.js';
 export * from './eval/frames.js';
 export * from './data/video_import.js';

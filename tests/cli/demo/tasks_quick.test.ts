@@ -90,6 +90,11 @@ test('demo --task navworld --quick: world, decoder and DiT^DH trained small, eva
     for (const [h, row] of Object.entries(m.splits[split].rollout)) for (const method of ['model', 'frame-by-frame', 'no-action', 'copy-last']) assert.ok(finite(row[method].latentCos), `${split} rollout step ${h} ${method}`);
   }
   assert.equal(m.inverseDynamics.trainAccuracy.length, 3);
+  const turns = (m as unknown as { turns: { accuracy: number; leftRight: number; contexts: number; yaw: number; cosine: number[][] } }).turns;
+  assert.equal(turns.contexts, 2, 'the quick demo scores 2 turn contexts');
+  assert.equal(turns.yaw, 1, 'default turn of 1 rad');
+  for (const v of [turns.accuracy, turns.leftRight]) assert.ok(v >= 0 && v <= 1, `turn score ${v}`);
+  assert.equal(turns.cosine.length, 3);
   for (const p of ['cem', 'random', 'cem-no-action']) assert.ok(finite(m.plan.mean[p].ate), `planning ${p}`);
   const videos = fs.readdirSync(out).filter((f) => f.endsWith('.mp4') || f.endsWith('.gif'));
   assert.ok(videos.length >= 3, `rollout videos: ${videos}`);

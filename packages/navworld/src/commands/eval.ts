@@ -5,7 +5,7 @@ import { GuidanceFlag } from './guidance.js';
 import { tf, initRuntime, parseFlags, writeFileAtomic, type Command, type Tensor } from '@raev2/core';
 import { loadLatentWorld } from '../data/latents.js';
 import { loadNavModel, loadWorldRAE } from '../model/load.js';
-import { evaluateNavWorld } from '../eval/evaluate.js';
+import { evaluateNavWorld, TURN_YAW } from '../eval/evaluate.js';
 import { PLAN_DEFAULTS, planEpisodes } from '../plan/episodes.js';
 import { Simulator } from '../eval/frames.js';
 import { renderReport } from '../report/html.js';
@@ -23,7 +23,8 @@ const Flags = z.object({
   clips: num(2).default(8),
   'rollout-steps': num(1).default(16),
   block: num(1).optional(),
-  turns: num(1).default(8),
+  turns: num(1).default(32),
+  'turn-yaw': z.coerce.number().positive().max(Math.PI).default(TURN_YAW),
   'plan-episodes': num(0).default(4),
   'plan-samples': num(2).default(PLAN_DEFAULTS.samples),
   elites: num(1).default(PLAN_DEFAULTS.elites),
@@ -46,7 +47,8 @@ counterfactual turns vs the simulator; CEM planning vs random shooting vs the no
   --clips N --rollout-steps H   rollouts per split and their length (default 8, 16)
   --block N            frames per rollout call (default the trained offset); frame-by-frame
                        rollouts (block 1) are scored beside them
-  --turns N            contexts for counterfactual turns (default 8)
+  --turns N            contexts for counterfactual turns (default 32)
+  --turn-yaw R         their turn, radians over 0.5 s (default 1)
   --plan-episodes N    planning episodes on held-out maps (default 4; 0 skips)
   --plan-samples N --elites N --iterations N   CEM settings (default 48, 6, 4)
   --plan-steps N       Euler steps per planning prediction (default 1: the expected frame)
@@ -75,7 +77,7 @@ export const evalCommand: Command = {
       const guidance = f.guidance;
       const result = await evaluateNavWorld(m, world, rae, {
         splits: ['heldout-map', 'heldout-traj'], samples: f.samples, horizons: [1, 2, 4, 8], clips: f.clips, rolloutSteps: f['rollout-steps'],
-        rolloutHorizons: [1, 2, 4, 8, 16].filter((h) => h <= f['rollout-steps']), turns: f.turns, seed: f.seed, steps: f.steps, guidance, block: f.block,
+        rolloutHorizons: [1, 2, 4, 8, 16].filter((h) => h <= f['rollout-steps']), turns: f.turns, turnYaw: f['turn-yaw'], seed: f.seed, steps: f.steps, guidance, block: f.block,
         onProgress: (s) => console.error(`navworld eval: ${s}`),
       });
       const plan = f['plan-episodes'] > 0 ? planEpisodes(m, world, 'heldout-map', f['plan-episodes'], { ...PLAN_DEFAULTS, samples: f['plan-samples'], elites: f.elites, iterations: f.iterations, steps: f['plan-steps'], guidance, seed: f.seed }, (d) => console.error(`navworld eval: planning episode ${d}/${f['plan-episodes']}`)) : undefined;

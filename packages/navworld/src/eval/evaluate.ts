@@ -20,6 +20,7 @@ import { Simulator } from './frames.js';
 import { clipFD, cosine, scoreHorizon, type HorizonScore } from './metrics.js';
 import { ACTION_COMPONENTS, actionAccuracy, fitInverseDynamics } from './inverse_dynamics.js';
 import { turnStrip } from '../report/turns.js';
+import { TURN_ACTIONS, turnScores, turnYaws, type TurnScores } from './turns.js';
 
 export const METHODS = ['model', 'no-action', 'untrained', 'copy-last', 'recon'] as const;
 export type Method = (typeof METHODS)[number];
@@ -38,6 +39,8 @@ export interface EvalOptions extends PredictOptions {
   block?: number;
   /** Contexts for counterfactual turns. */
   turns: number;
+  /** Yaw of the counterfactual turns over 0.5 s, radians (default TURN_YAW). */
+  turnYaw?: number;
   seed: number;
   onProgress?: (what: string) => void;
 }
@@ -52,13 +55,21 @@ export interface SplitResult {
   clipFD: Record<RolloutMethod, number>;
 }
 
-export interface TurnResult {
-  /** Mean latent cosine of the prediction for action a (rows) with the true frame after action b (columns). */
-  cosine: number[][];
+export interface TurnResult extends TurnScores {
   /** PSNR of decoded predictions against the true frame of the same action. */
   psnr: number[];
   actions: string[];
+  /** The turn's yaw (rad over 0.5 s) and how many contexts were scored. */
+  yaw: number;
+  contexts: number;
 }
+
+/**
+ * Default counterfactual turn: 1 rad in 0.5 s (while walking 0.4 m). The training walks turn more
+ * than this in about one 0.5-s window in eight (|Δyaw| over 2 frames: median 0.41, 90th percentile
+ * 1.10 rad), so it is an action the model was trained on, and large enough to see in a 96-px frame.
+ */
+export const TURN_YAW = 1;
 
 export interface EvalResult {
   splits: Partial<Record<Split, SplitResult>>;
@@ -122,7 +133,7 @@ export async function evaluateNavWorld(m: NavModel, world: LatentWorld, rae: RAE
   const imagesOf = (zs: Float32Array[]) => decode(rae, zs, world.grid, C);
   o.onProgress?.('inverse-dynamics probe on real training pairs');
   const idProbe = fitInverseDynamics(world, m.info.scale, { maxOffset: m.info.maxOffset, seed: o.seed });
-  const result: EvalResult = { splits: {}, turns: { cosine: [], psnr: [], actions: [] }, inverseDynamics: { components: [...ACTION_COMPONENTS], trainAccuracy: idProbe.trainAccuracy }, examples: [] };
+  const result: EvalResult = { splits: {}, turns: { cosine: [], accuracy: NaN, leftRight: NaN, psnr: [], actions: [], yaw: NaN, contexts: 0 }, inverseDynamics: { components: [...ACTION_COMPONENTS], trainAccuracy: idProbe.trainAccuracy }, examples: [] };
   try {
     for (const split of o.splits) {
       const rng = new Rng(o.seed + split.length);
@@ -195,8 +206,9 @@ export async function evaluateNavWorld(m: NavModel, world: LatentWorld, rae: RAE
     o.onProgress?.('counterfactual turns');
     const turnSplit = o.splits.includes('heldout-map') ? 'heldout-map' : o.splits[0];
     const tex = pickExamples(world, turnSplit, n, 1, o.turns, new Rng(o.seed + 99));
-    const names = ['left', 'straight', 'right'];
-    const turnsBy = [0.6, 0, -0.6];
+    const names = [...TURN_ACTIONS];
+    const yaw = o.turnYaw ?? TURN_YAW;
+    const turnsBy = turnYaws(yaw);
     const step = m.info.scale.metricStep;
     const targets = turnsBy.map((dyaw) => tex.map(({ traj, i }) => move(sim.map(traj.map), traj.poses[i], 2 * step, 0, dyaw)));
     const tctx = tex.map(({ traj, i }) => Array.from({ length: n }, (_, j) => frameOf(traj, i - n + 1 + j, fs)));
@@ -210,7 +222,7 @@ export async function evaluateNavWorld(m: NavModel, world: LatentWorld, rae: RAE
       trueLat.push(toHost(z));
       z.dispose();
     }
-    const cosM = predicted.map((p) => trueLat.map((t) => p.reduce((s, v, r) => s + cosine(v, t[r]), 0) / p.length));
+    const scores = turnScores(tex.map((_, r) => predicted.map((p) => trueLat.map((t) => cosine(p[r], t[r])))));
     const shown = Math.min(2, tex.length);
     const predShown: Tensor[] = [];
     const psnrs = predicted.map((p, a) => {
@@ -222,7 +234,7 @@ export async function evaluateNavWorld(m: NavModel, world: LatentWorld, rae: RAE
     });
     result.turnStrip = turnStrip(predShown, trueImg, names, shown);
     tf.dispose([...trueImg, ...predShown]);
-    result.turns = { cosine: cosM, psnr: psnrs, actions: names };
+    result.turns = { ...scores, psnr: psnrs, actions: names, yaw, contexts: tex.length };
     return result;
   } finally {
     untrained.dit.dispose();

@@ -61,7 +61,7 @@ export async function runNavworldDemo(argv: string[]): Promise<string> {
     const small = f.quick;
     const result = await evaluateNavWorld(model, world, rae, {
       splits: ['heldout-map', 'heldout-traj'], samples: small ? 8 : 32, horizons: [1, 2, 4, 8], clips: small ? 2 : 8, rolloutSteps: small ? 8 : 16,
-      rolloutHorizons: small ? [1, 2, 4, 8] : [1, 2, 4, 8, 16], turns: small ? 2 : 8, seed: f.seed, steps: 8, guidance, onProgress: (s) => console.error(`navworld demo: ${s}`),
+      rolloutHorizons: small ? [1, 2, 4, 8] : [1, 2, 4, 8, 16], turns: small ? 2 : 32, seed: f.seed, steps: 8, guidance, onProgress: (s) => console.error(`navworld demo: ${s}`),
     });
     const plan = planEpisodes(model, world, 'heldout-map', small ? 1 : 4, { ...PLAN_DEFAULTS, ...(small ? { samples: 8, elites: 2, iterations: 2 } : {}), guidance, seed: f.seed });
     const s = model.info.size;
