@@ -3,18 +3,19 @@
  * samples the shipped checkpoint (offline text tower + decoder + DiT^DH); `--train` rebuilds all
  * three (tower: `t2i text-tower train`; decoder: `stage1 train` on the training images only, so no
  * held-out combination reaches it; DiT: `t2i train`), `--quick` shrinks every step for CI. Writes
- * a prompt → image grid (seen and held-out prompts labelled), metrics.json (attribute accuracy of
+ * a prompt → image grid (seen and held-out prompts labelled, each row ending in the real emoji and
+ * the decoder on its latent), metrics.json (attribute accuracy of
  * the text model vs an untrained DiT of its shape on seen / held-out / paraphrased prompts) and
  * report.html.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { initRuntime, parseFlags, parseWith, readJsonFile, writeFileAtomic, InterruptedError, parseStage1Config, loadStats, disposeStats, latestCheckpoint, readCheckpointState, type Command } from '@raev2/core';
+import { tf, initRuntime, parseFlags, parseWith, readJsonFile, readImages, writeFileAtomic, writeLabelledGrid, InterruptedError, parseStage1Config, loadStats, disposeStats, latestCheckpoint, readCheckpointState, type Command } from '@raev2/core';
 import { loadEncoder } from '@raev2/encoders';
 import {
   emojiCaptionSet, splitHeldOut, runTowerTrain, trainT2I, parseT2ITrainConfig, loadT2IModel, writeGenerations, evaluateT2I, untrainedLike,
-  rawLatentsCached, standardizeHost, formatReport, type T2IModel, type EvalResult,
+  rawLatentsCached, standardizeHost, formatReport, decodeLatents, type T2IModel, type EvalResult, type EmojiCaptionItem, type HostLatents,
 } from '@raev2/t2i';
 import { runStage1Train } from '../../runs/stage1.js';
 import { pngDataUri } from '../report.js';
@@ -148,10 +149,11 @@ export async function runT2IDemo(f: T2IDemoFlags): Promise<{ grid: string; metri
     log('grid …');
     const labels = prompts.flatMap((p) => [`${p.heldOut ? '[held-out] ' : '[seen] '}${p.prompt}`, ...new Array<string>(f['per-prompt'] - 1).fill('')]);
     const g = await writeGenerations(model, decoder, { prompts: prompts.map((p) => p.prompt), perPrompt: f['per-prompt'], steps: 20, seed: f.seed, guidance: { method: 'cfg', cfgScale: f.scale } }, path.join(f.out, 'samples'), labels);
+    const latents = await demoLatents(model, f);
     const grid = path.join(f.out, 'grid.png');
-    fs.copyFileSync(g.grid, grid);
+    await writeGridWithReferences(grid, model, decoder, prompts, g.files, latents);
     log('metrics …');
-    const result = await demoMetrics(model, f);
+    const result = await demoMetrics(model, f, latents);
     const metricsFile = path.join(f.out, 'metrics.json');
     const full = { config: { perPrompt: f.quick ? 1 : 2, seed: f.seed }, steps: { text: model.step, untrained: 0 }, checkpoint: shipped ? 'shipped' : 'trained here', prompts, ...result };
     writeFileAtomic(metricsFile, JSON.stringify(full, null, 2) + '\n');
@@ -165,8 +167,15 @@ export async function runT2IDemo(f: T2IDemoFlags): Promise<{ grid: string; metri
   }
 }
 
-/** Attribute accuracy etc. of the model and an untrained DiT of its shape (CFG only; few samples). */
-async function demoMetrics(model: T2IModel, f: T2IDemoFlags): Promise<EvalResult> {
+/** The emoji caption set split into training and held-out items, with their standardised latents. */
+interface DemoLatents {
+  train: EmojiCaptionItem[];
+  heldOut: EmojiCaptionItem[];
+  tl: HostLatents;
+  hl: HostLatents;
+}
+
+async function demoLatents(model: T2IModel, f: T2IDemoFlags): Promise<DemoLatents> {
   const { train, heldOut } = splitHeldOut(emojiCaptionSet().items);
   const { encoder, selection } = await loadEncoder(`mobilenetv2-nsfwjs[layers=last3,res=96]`);
   let rt, rh;
@@ -180,8 +189,47 @@ async function demoMetrics(model: T2IModel, f: T2IDemoFlags): Promise<EvalResult
     encoder.dispose();
   }
   const stats = loadStats(model.run.stats);
-  const tl = standardizeHost(rt, stats), hl = standardizeHost(rh, stats);
-  disposeStats(stats);
+  try {
+    return { train, heldOut, tl: standardizeHost(rt, stats), hl: standardizeHost(rh, stats) };
+  } finally {
+    disposeStats(stats);
+  }
+}
+
+/**
+ * grid.png: each prompt's samples, then the real emoji its caption describes and the decoder on that
+ * emoji's true latent (the most the latent can show), so a row can be checked by eye against both.
+ */
+async function writeGridWithReferences(file: string, model: T2IModel, decoder: string, prompts: { prompt: string; heldOut: boolean }[], sampleFiles: string[], lat: DemoLatents): Promise<void> {
+  const per = sampleFiles.length / prompts.length;
+  const refs = prompts.map(({ prompt }) => {
+    for (const [items, l] of [[lat.train, lat.tl], [lat.heldOut, lat.hl]] as const) {
+      const j = items.findIndex((it) => it.captions[0] === prompt);
+      if (j >= 0) return { item: items[j], latent: l.data.subarray(j * l.grid[0] * l.grid[1] * l.channels, (j + 1) * l.grid[0] * l.grid[1] * l.channels) };
+    }
+    throw new Error(`demo prompt '${prompt}' is not the first caption of any emoji`);
+  });
+  const { grid: [gh, gw], channels } = lat.tl;
+  const samples = await readImages(sampleFiles);
+  const [, h, w] = samples.shape;
+  const real = await readImages(refs.map((r) => r.item.path), [h, w]);
+  const z = tf.tensor3d(Float32Array.from(refs.flatMap((r) => Array.from(r.latent))), [refs.length, gh * gw, channels]);
+  const recon = await decodeLatents(model, decoder, z);
+  z.dispose();
+  const rows = prompts.map((p, i) => ({
+    label: `${p.heldOut ? '[held-out] ' : '[seen] '}${p.prompt}`,
+    images: tf.concat([samples.slice([i * per, 0, 0, 0], [per, -1, -1, -1]), real.slice([i, 0, 0, 0], [1, -1, -1, -1]), recon.slice([i, 0, 0, 0], [1, -1, -1, -1])]),
+  }));
+  try {
+    await writeLabelledGrid(file, rows, { labelWidth: 'fit' });
+  } finally {
+    rows.forEach((r) => r.images.dispose());
+    tf.dispose([samples, real, recon]);
+  }
+}
+
+/** Attribute accuracy etc. of the model and an untrained DiT of its shape (CFG only; few samples). */
+async function demoMetrics(model: T2IModel, f: T2IDemoFlags, { train, heldOut, tl, hl }: DemoLatents): Promise<EvalResult> {
   const untrained = untrainedLike(model, f.seed + 1);
   try {
     const cfg = [{ name: `cfg ${f.scale}`, config: { method: 'cfg' as const, cfgScale: f.scale }, steps: 10 }];
@@ -213,7 +261,7 @@ export function renderT2IReport(md: string, grid: string, prompts: { prompt: str
 <style>body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1100px;color:#222;padding:0 16px}table{border-collapse:collapse;margin:8px 0}td{border:1px solid #ddd;padding:4px 8px;font-size:13px}img{image-rendering:pixelated;max-width:100%;border:1px solid #ccc}</style>
 </head><body>
 <h1>RAEv2 demo: text to image (emoji captions, offline SigLIP-2-architecture text tower)</h1>
-<p>One row per prompt (CFG); rows marked [held-out] ask for attribute combinations whose images never reached training (the decoder's included).</p>
+<p>One row per prompt: its samples (CFG), then the real emoji the prompt describes and, last, the decoder on that emoji's true latent (the most this latent can show). Rows marked [held-out] ask for attribute combinations whose images never reached training (the decoder's included).</p>
 <ol>${prompts.map((p) => `<li>${p.heldOut ? '<b>[held-out]</b> ' : '[seen] '}${esc(p.prompt)}</li>`).join('')}</ol>
 <img alt="prompt grid" src="${pngDataUri(grid)}">
 <table>${tables}</table>
