@@ -12,7 +12,8 @@ export { trainT2I, readT2IRun, T2IRunSchema, T2I_RUN_FILE, type T2IRun, type T2I
 export { loadT2IModel, t2iModelOf, type T2IModel } from './train/model.js';
 export { runTowerTrain, TowerTrainConfigSchema, type TowerTrainConfig, type TowerTrainResult } from './tower/run.js';
 export { generateFromPrompts, decodeLatents, writeGenerations, type GenerateRequest } from './train/generate.js';
-export { evaluateT2I, untrainedLike, type EvalModel, type EvalRow, type EvalResult } from './eval/evaluate.js';
+export { evaluateT2I, untrainedLike, type EvalModel, type EvalRow, type EvalResult, type PixelRow } from './eval/evaluate.js';
+export { pixelSiblingAccuracy, pixelPromptItems, type PixelSiblingScore } from './eval/pixel_siblings.js';
 export { runT2IEval, T2IEvalConfigSchema, guidanceAtEqualNfe, type T2IEvalConfig } from './eval/run.js';
 export { ATTRIBUTES, attributeValues, type Attribute } from './eval/attributes.js';
 export { trainAttributeProbes, probeAccuracy, type AttributeProbe } from './eval/probes.js';

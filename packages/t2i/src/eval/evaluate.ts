@@ -18,6 +18,7 @@ import { trainAttributeProbes, probeAccuracy, type AttributeProbe } from './prob
 import { promptSets, type PromptSet } from './prompts.js';
 import { generatedRetrieval } from './retrieval_space.js';
 import type { LockedImageHead } from '../tower/tower.js';
+import { pixelPromptItems, pixelSiblingAccuracy, type PixelSiblingScore } from './pixel_siblings.js';
 
 export interface EvalModel {
   name: string;
@@ -41,8 +42,20 @@ export interface EvalRow {
   fdLatent: number;
 }
 
+/** Attributes in pixels for one model × guidance × set (eval/pixel_siblings.ts). */
+export interface PixelRow {
+  model: string;
+  guidance: string;
+  set: 'seen' | 'held-out';
+  samples: number;
+  /** Sibling test (skin tone, gender, colour, pair tone 1/2) → score. */
+  tests: Record<string, PixelSiblingScore>;
+}
+
 export interface EvalResult {
   probes: { attribute: string; classes: number; trainAccuracy: number; ceilingHeldOut: number }[];
+  /** Attributes in pixels (with a decoder): per model and guidance, and the ceiling row `decoder on the true latent`. */
+  pixels?: PixelRow[];
   /** FD of the real held-out-combination latents against the training latents (the floor). */
   fdLatentRealHeldOut: number;
   rows: EvalRow[];
@@ -67,6 +80,53 @@ export interface EvaluateOptions {
   seed: number;
   seenStride?: number;
   probeSteps?: number;
+  /**
+   * Score attributes in pixels too: `decode` maps standardised latents [B, N, C] to images
+   * [B, H, W, 3] in [0, 1]; `real` holds every item's real image (flat, same size) by key.
+   */
+  pixels?: { decode: (latents: Tensor) => Tensor; real: ReadonlyMap<string, Float32Array>; stride?: number };
+}
+
+/** Rows [B, H, W, 3] of a tensor as flat host arrays. */
+function hostRows(t: Tensor): Float32Array[] {
+  const d = t.dataSync() as Float32Array, b = t.shape[0] as number, n = d.length / b;
+  return Array.from({ length: b }, (_, r) => d.slice(r * n, (r + 1) * n));
+}
+
+/** Pixel-sibling rows of every model × guidance on the seen and held-out sibling prompts, after the ceiling row. */
+function scorePixels(o: EvaluateOptions & { pixels: NonNullable<EvaluateOptions['pixels']> }, onSet: () => void): PixelRow[] {
+  const all = [...o.train.items, ...o.heldOut.items];
+  const picked = pixelPromptItems(all, o.pixels.stride);
+  const rows: PixelRow[] = [];
+  for (const set of ['seen', 'held-out'] as const) {
+    const targets = picked.filter((it) => it.heldOut === (set === 'held-out'));
+    if (targets.length === 0) continue;
+    // ceiling: the decoder on each target's true latent
+    const src = set === 'held-out' ? o.heldOut : o.train;
+    const z = latentRows(src.latents, targets.map((it) => src.items.indexOf(it)));
+    const img = o.pixels.decode(z);
+    rows.push({ model: 'decoder on the true latent', guidance: '—', set, samples: targets.length, tests: pixelSiblingAccuracy(hostRows(img), targets, all, o.pixels.real) });
+    tf.dispose([z, img]);
+    const k = o.perPrompt;
+    const expanded = targets.flatMap((it) => new Array<EmojiCaptionItem>(k).fill(it));
+    for (const m of o.models) {
+      for (const g of m.guidance) {
+        const cond = m.model.condition(expanded.map((it) => it.captions[0]));
+        let latents: Tensor;
+        try {
+          latents = generateLatents(m.model.model, cond, { steps: g.steps, shift: m.model.shift, seed: new Rng(o.seed + 11), guidance: g.config, nullCondition: (b) => m.model.nullCondition(b) }).latents;
+        } finally {
+          disposeCondition(cond);
+        }
+        const images = o.pixels.decode(latents);
+        latents.dispose();
+        rows.push({ model: m.name, guidance: g.name, set, samples: expanded.length, tests: pixelSiblingAccuracy(hostRows(images), expanded, all, o.pixels.real) });
+        images.dispose();
+        onSet();
+      }
+    }
+  }
+  return rows;
 }
 
 /** Score every model × guidance × prompt set; see the file comment. Latents are standardised. */
@@ -79,17 +139,21 @@ export function evaluateT2I(o: EvaluateOptions): EvalResult {
   const sets = promptSets(o.train.items, o.heldOut.items, o.seenStride ?? 8);
   const stats = o.retrieval ? loadStats(o.retrieval.statsFile) : null;
   const rows: EvalRow[] = [];
-  const total = o.models.reduce((a, m) => a + m.guidance.length, 0) * sets.length;
+  let pixels: PixelRow[] | undefined;
+  const settings = o.models.reduce((a, m) => a + m.guidance.length, 0);
+  const total = settings * (sets.length + (o.pixels ? 2 : 0));
   const bar = progress({ label: 't2i eval', total, unit: 'set' });
+  let done = 0;
   try {
     for (const m of o.models) {
       for (const g of m.guidance) {
         for (const set of sets) {
           rows.push(scoreSet(m, g, set, probes, trainStats, o, stats));
-          bar.update(rows.length);
+          bar.update(++done);
         }
       }
     }
+    if (o.pixels) pixels = scorePixels({ ...o, pixels: o.pixels }, () => bar.update(++done));
   } finally {
     bar.finish();
     if (stats) disposeStats(stats);
@@ -99,6 +163,7 @@ export function evaluateT2I(o: EvaluateOptions): EvalResult {
     probes: probes.map((p) => ({ attribute: p.attribute.name, classes: p.values.length, trainAccuracy: p.trainAccuracy, ceilingHeldOut: p.ceiling })),
     fdLatentRealHeldOut: fdReal,
     rows,
+    ...(pixels ? { pixels } : {}),
   };
 }
 

@@ -21,5 +21,15 @@ export function formatReport(r: EvalResult & { config: { perPrompt: number; seed
     }
     lines.push('');
   }
+  if (r.pixels?.length) {
+    const tests = [...new Set(r.pixels.flatMap((x) => Object.keys(x.tests)))];
+    lines.push('## Attributes in pixels (nearest real sibling image in RGB)', '');
+    lines.push('Each decoded sample against the real images of the captions that differ from its own in one attribute only; right when the nearest is its own. The decoder on the true latent is the ceiling.', '');
+    lines.push(`| set | model | guidance | samples | ${tests.map((t) => `${t} (chance)`).join(' | ')} |`, `|---|---|---|---|${tests.map(() => '---|').join('')}`);
+    for (const x of r.pixels) {
+      lines.push(`| ${x.set} | ${x.model} | ${x.guidance} | ${x.samples} | ${tests.map((t) => (x.tests[t] ? `${pct(x.tests[t].accuracy)} (${pct(x.tests[t].chance)})` : '—')).join(' | ')} |`);
+    }
+    lines.push('');
+  }
   return lines.join('\n');
 }

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { loadStats, disposeStats, writeFileAtomic, parseWith, type GuidanceConfigInput } from '@raev2/core';
+import { tf, createRAE, loadDecoder, loadStats, disposeStats, readImages, writeFileAtomic, parseWith, type GuidanceConfigInput, type RAE, type Tensor } from '@raev2/core';
 import { loadEncoder } from '@raev2/encoders';
 import { emojiCaptionSet, splitHeldOut } from '../data/emoji_captions.js';
 import { rawLatentsCached, standardizeHost } from '../train/latents.js';
@@ -27,6 +27,8 @@ export const T2IEvalConfigSchema = z
     extra: z.array(z.object({ name: z.string().min(1), run: z.string().min(1) }).strict()).default([]),
     /** The offline tower folder with its image head (retrieval); default the text run's text encoder when it is a folder. */
     tower: z.string().min(1).optional(),
+    /** A stage-1 decoder folder (config.json + model.safetensors): also score colour and skin tone in pixels. */
+    decoder: z.string().min(1).optional(),
     out: z.string().min(1),
     perPrompt: z.number().int().positive().default(4),
     /** Euler steps of the CFG settings; unguided and free guidance get twice as many (equal network evaluations per image). */
@@ -61,12 +63,15 @@ export async function runT2IEval(input: z.input<typeof T2IEvalConfigSchema>): Pr
     const { encoder, selection } = await loadEncoder(`${run.encoder.replace(/\]$/, '')}${run.encoder.includes('[') ? ',' : '['}res=${run.imageSize}]`);
     fs.mkdirSync(cfg.out, { recursive: true });
     let rawTrain, rawHeld;
+    let rae: RAE | null = null;
     try {
       const runDir = fs.existsSync(path.join(cfg.run, 'state.json')) ? path.dirname(cfg.run) : cfg.run; // a checkpoint folder's run
       rawTrain = await rawLatentsCached(encoder, selection, run.encoder, run.imageSize, train, path.join(runDir, 'latents.safetensors'));
       rawHeld = await rawLatentsCached(encoder, selection, run.encoder, run.imageSize, heldOut, path.join(cfg.out, 'heldout.latents.safetensors'));
+      // the RAE only decodes here; the encoder it holds is disposed with it below
+      if (cfg.decoder) rae = createRAE({ encoder, selection, decoder: loadDecoder(cfg.decoder), stats: loadStats(run.stats) });
     } finally {
-      encoder.dispose();
+      if (rae == null) encoder.dispose();
     }
     const stats = loadStats(run.stats, [rawTrain.grid[0] * rawTrain.grid[1], rawTrain.channels]);
     const trainL = standardizeHost(rawTrain, stats), heldL = standardizeHost(rawHeld, stats);
@@ -100,7 +105,8 @@ export async function runT2IEval(input: z.input<typeof T2IEvalConfigSchema>): Pr
       retrieval = { head: loadImageHead(towerDir, featureDim, text.pooledSize), text, statsFile: run.stats };
     }
     try {
-      const result = evaluateT2I({ train: { items: train, latents: trainL }, heldOut: { items: heldOut, latents: heldL }, models: evalModels, retrieval, perPrompt: cfg.perPrompt, seed: cfg.seed, seenStride: cfg.seenStride });
+      const pixels = rae ? await pixelInputs(rae, [...train, ...heldOut]) : undefined;
+      const result = evaluateT2I({ train: { items: train, latents: trainL }, heldOut: { items: heldOut, latents: heldL }, models: evalModels, retrieval, perPrompt: cfg.perPrompt, seed: cfg.seed, seenStride: cfg.seenStride, pixels });
       const full = { config: cfg, steps: Object.fromEntries(evalModels.map((m) => [m.name, m.model.step])), ...result };
       writeFileAtomic(path.join(cfg.out, 'metrics.json'), JSON.stringify(full, null, 2) + '\n');
       writeFileAtomic(path.join(cfg.out, 'report.md'), formatReport(full));
@@ -108,8 +114,25 @@ export async function runT2IEval(input: z.input<typeof T2IEvalConfigSchema>): Pr
     } finally {
       retrieval?.head.dispose();
       retrieval?.text.dispose();
+      if (rae) {
+        rae.dispose();
+        encoder.dispose();
+      }
     }
   } finally {
     for (const m of models) m.dispose();
   }
+}
+
+/** The decoder as a latents → images function, and every item's real image at the decoder's output size. */
+async function pixelInputs(rae: RAE, items: readonly { key: string; path: string }[]): Promise<{ decode: (z: Tensor) => Tensor; real: Map<string, Float32Array> }> {
+  const decode = (z: Tensor) => tf.tidy(() => rae.decode(z).clipByValue(0, 1));
+  const probe = tf.tidy(() => decode(tf.zeros([1, rae.grid[0] * rae.grid[1], rae.channels])));
+  const [, h, w] = probe.shape as number[];
+  probe.dispose();
+  const imgs = await readImages(items.map((i) => i.path), [h, w]);
+  const d = imgs.dataSync() as Float32Array;
+  imgs.dispose();
+  const n = h * w * 3;
+  return { decode, real: new Map(items.map((it, r) => [it.key, d.slice(r * n, (r + 1) * n)])) };
 }
