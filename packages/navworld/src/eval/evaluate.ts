@@ -66,7 +66,7 @@ export interface TurnResult extends TurnScores {
 
 /**
  * Default counterfactual turn: 1 rad in 0.5 s (while walking 0.4 m). The training walks turn more
- * than this in about one 0.5-s window in eight (|Δyaw| over 2 frames: median 0.41, 90th percentile
+ * than this in 14 % of their 0.5-s windows (|Δyaw| over 2 frames: median 0.41, 90th percentile
  * 1.10 rad), so it is an action the model was trained on, and large enough to see in a 96-px frame.
  */
 export const TURN_YAW = 1;
