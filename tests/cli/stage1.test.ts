@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { tf, loadStats, readCheckpointState, latestCheckpoint } from '@raev2/core';
-import { stage1EvalCommand, stage1StatsCommand, stage1TrainCommand, parseTrainArgs, withRes } from '@raev2/cli';
+import { stage1EvalCommand, stage1StatsCommand, stage1TrainCommand, parseTrainArgs } from '@raev2/cli';
+import { withResolution } from '@raev2/encoders';
 import { useBackend } from '../helpers/fixtures.js';
 import { writeSyntheticImages } from '../core/stage1/helpers.js';
 
@@ -65,7 +66,7 @@ test('stage1 train → eval → stats end to end with the offline MobileNetV2 (p
   const argv = ['--data', `folder:${data}`, '--out', run, '--image-size', '32', '--held-out', '4', '--steps', '3', '--batch', '4', '--disc-start', '0', '--gan-start', '0', '--sample-every', '2', '--checkpoint-every', '2'];
   const { config } = parseTrainArgs(argv);
   assert.equal(config.encoder, 'mobilenetv2-nsfwjs[layers=last3]');
-  assert.equal(withRes(config.encoder, 32), 'mobilenetv2-nsfwjs[layers=last3,res=32]');
+  assert.equal(withResolution(config.encoder, 32), 'mobilenetv2-nsfwjs[layers=last3,res=32]');
   await stage1TrainCommand.run(argv);
   const state = readCheckpointState(latestCheckpoint(run)!);
   assert.equal(state.step, 3);

@@ -231,6 +231,15 @@ function isOnnxFolder(dir: string): boolean {
   return fs.statSync(dir).isDirectory() && (has('model.onnx') || has('onnx/model.onnx')) && !has('model.safetensors') && !has('model.safetensors.index.json');
 }
 
+/** `spec` with `res=<px>` added when it sets none and `px` is given (e.g. an encoder at a run's image size). */
+export function withResolution(spec: string, px?: number): string {
+  if (px == null) return spec;
+  const s = parseEncoderSpec(spec);
+  if (s.res != null) return spec;
+  s.options.res = String(px);
+  return formatEncoderSpec(s);
+}
+
 /**
  * Registry name for a spec's base name: registered names first; otherwise an existing path becomes
  * `onnx:` (a .onnx file, or a folder holding only an ONNX export) or `hf:` (a model folder), and

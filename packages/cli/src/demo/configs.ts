@@ -7,7 +7,8 @@
  */
 import * as path from 'node:path';
 import { parseStage1Config, parseStage2Config, type GuidanceConfigInput, type Stage1Config, type Stage2Config } from '@raev2/core';
-import { withRes } from '../runs/stage1.js';
+import {  } from '../runs/stage1.js';
+import { withResolution } from '@raev2/encoders';
 import { emaForSteps, type DemoArch, type Plan } from './plan.js';
 
 /** Run folders inside the demo's work folder. */
@@ -110,5 +111,5 @@ export const DEMO_FILES_STATS = 'stats.safetensors';
 
 /** The metric feature network at the demo's image size (also the name of its metric space). */
 export function featureSpec(arch: DemoArch): string {
-  return withRes(arch.features, arch.featureRes);
+  return withResolution(arch.features, arch.featureRes);
 }

@@ -29,8 +29,8 @@ import {
   type DiTConfig,
   type MetricsRecord,
 } from '@raev2/core';
-import { loadEncoder } from '@raev2/encoders';
-import { readStage1Summary, resolveStage1, runStage1Eval, withRes } from '../runs/stage1.js';
+import { loadEncoder, withResolution } from '@raev2/encoders';
+import { readStage1Summary, resolveStage1, runStage1Eval } from '../runs/stage1.js';
 import type { DemoFlags } from './flags.js';
 import { readDataInfo, writeDataInfo, writeDemoManifest, type DataInfo } from './data.js';
 import { DEFAULT_ARCH, QUICK_ARCH, formatPlan, planDemo, type DemoArch, type Plan } from './plan.js';
@@ -278,7 +278,7 @@ function stage2Step(dir: string): number {
 
 /** Side of the decoder output for a stage-1 config (probing the encoder). */
 async function decoderOutputSize(cfg: ReturnType<typeof demoStage1Config>): Promise<[number, number]> {
-  const { encoder, selection } = await loadEncoder(withRes(cfg.encoder, cfg.imageSize));
+  const { encoder, selection } = await loadEncoder(withResolution(cfg.encoder, cfg.imageSize));
   try {
     return decoderImageSize(cfg, probeLatent(encoder, selection).grid, encoder.patchSize);
   } finally {

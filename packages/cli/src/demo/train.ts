@@ -26,8 +26,8 @@ import {
   type Stage2Config,
   type Stage2Parts,
 } from '@raev2/core';
-import { formatEncoderSpec, loadEncoder, parseEncoderSpec } from '@raev2/encoders';
-import { runStage1Train, withRes, writeLatentStats } from '../runs/stage1.js';
+import { formatEncoderSpec, loadEncoder, parseEncoderSpec, withResolution } from '@raev2/encoders';
+import { runStage1Train, writeLatentStats } from '../runs/stage1.js';
 
 /** Side of the decoder's output (= the size images are loaded at for both stages): latent grid × decoder patch. */
 export function decoderImageSize(cfg: Stage1Config, grid: [number, number], encoderPatch: number): [number, number] {
@@ -38,7 +38,7 @@ export function decoderImageSize(cfg: Stage1Config, grid: [number, number], enco
 /** Noise-free latent statistics of the stage-1 training split → `file` (what the stage-1 run also computes at its end). */
 export async function computeLatentStats(cfg: Stage1Config, file: string): Promise<number> {
   const { train } = stage1Split(openDataSource(cfg.data), cfg.heldOut, cfg.splitSeed, cfg.maxImages);
-  const loaded = await loadEncoder(withRes(cfg.encoder, cfg.imageSize));
+  const loaded = await loadEncoder(withResolution(cfg.encoder, cfg.imageSize));
   try {
     const { grid } = probeLatent(loaded.encoder, loaded.selection);
     const store = await ImageStore.load(train, decoderImageSize(cfg, grid, loaded.encoder.patchSize));
@@ -51,7 +51,7 @@ export async function computeLatentStats(cfg: Stage1Config, file: string): Promi
 /** Train (or resume) the DiT on the standardised latents of images loaded at `imageSize` (as stage 1 loads them); no decoder is needed. */
 export async function trainDiT(cfg: Stage2Config, imageSize: [number, number], onMetrics?: (m: MetricsRecord) => void): Promise<{ interrupted: boolean; step: number }> {
   if (cfg.encoder == null || cfg.stats == null) throw new Error('trainDiT: the stage-2 config needs encoder and stats');
-  const spec = withRes(cfg.encoder, cfg.imageSize);
+  const spec = withResolution(cfg.encoder, cfg.imageSize);
   const { encoder, selection } = await loadEncoder(spec);
   try {
     const { grid, channels } = probeLatent(encoder, selection);

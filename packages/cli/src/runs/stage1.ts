@@ -54,21 +54,12 @@ import {
   type Stage1Result,
   type Stage1Summary,
 } from '@raev2/core';
-import { formatEncoderSpec, loadEncoder, loadNsfwjsModel, parseEncoderSpec, type LoadedEncoder } from '@raev2/encoders';
+import { loadEncoder, loadNsfwjsModel, withResolution, type LoadedEncoder } from '@raev2/encoders';
 
 /** MobileNetV2 layers tapped by the default perceptual net: strides 2, 4, 8, 16, 32 (like LPIPS's five VGG stages). */
 export const MOBILENET_PERCEPTUAL_TAPS = ['expanded_conv_project_BN', 'block_2_add', 'block_5_add', 'block_12_add', 'block_15_add'];
 /** Default rFD feature space: token-mean of MobileNetV2's last stride-32 block (160-d). */
 export const DEFAULT_RFD_FEATURES = 'mobilenetv2-nsfwjs[stage=13-15]';
-
-/** `spec` with `res=<px>` added when it sets none and `px` is given. */
-export function withRes(spec: string, px?: number): string {
-  if (px == null) return spec;
-  const s = parseEncoderSpec(spec);
-  if (s.res != null) return spec;
-  s.options.res = String(px);
-  return formatEncoderSpec(s);
-}
 
 /** A frozen network as a feature extractor, plus its release. */
 export interface FeatureNet {
@@ -124,7 +115,7 @@ export async function resolveStage1(cfg: Stage1Config): Promise<ResolvedStage1> 
   try {
     const ds = openDataSource(cfg.data);
     const { train, heldOut } = stage1Split(ds, cfg.heldOut, cfg.splitSeed, cfg.maxImages);
-    const { encoder, selection } = await loadEncoder(withRes(cfg.encoder, cfg.imageSize));
+    const { encoder, selection } = await loadEncoder(withResolution(cfg.encoder, cfg.imageSize));
     owned.push(encoder);
     const size = decoderOutputSize(cfg, encoder, selection);
     let perceptual: Stage1Parts['perceptual'] = null;
@@ -134,13 +125,13 @@ export async function resolveStage1(cfg: Stage1Config): Promise<ResolvedStage1> 
       owned.push(lp);
       perceptual = (a, b) => lp.loss(a, b);
     } else if (net !== 'none') {
-      const fnet = net === 'mobilenetv2' ? await mobilenetFeatureNet() : encoderFeatureNet(await loadEncoder(withRes(net, cfg.imageSize)));
+      const fnet = net === 'mobilenetv2' ? await mobilenetFeatureNet() : encoderFeatureNet(await loadEncoder(withResolution(net, cfg.imageSize)));
       owned.push(fnet);
       perceptual = (a, b) => perceptualLoss(fnet.extract, a, b);
     }
     let discBackbone: Stage1Parts['discBackbone'] = null;
     if (cfg.gan.enabled && cfg.gan.weight > 0) {
-      const d = encoderFeatureNet(await loadEncoder(withRes(cfg.gan.backbone, cfg.imageSize)));
+      const d = encoderFeatureNet(await loadEncoder(withResolution(cfg.gan.backbone, cfg.imageSize)));
       owned.push(d);
       discBackbone = { extract: d.extract, channels: d.channels };
     }
@@ -218,7 +209,7 @@ export async function loadStage1Run(run: string, weights: Stage1Weights = 'ema')
   const cfg = summary.config;
   const decoderDir = path.join(run, weights === 'ema' ? STAGE1_FILES.decoder : STAGE1_FILES.rawDecoder);
   if (!fs.existsSync(decoderDir)) throw new Error(`${run} has no ${path.basename(decoderDir)}/ (${weights} weights): runs finished before raw weights were exported have only the EMA ones`);
-  const { encoder, selection } = await loadEncoder(withRes(cfg.encoder, cfg.imageSize));
+  const { encoder, selection } = await loadEncoder(withResolution(cfg.encoder, cfg.imageSize));
   let rae: RAE | undefined;
   try {
     rae = stage1RAE(cfg, encoder, selection);
@@ -300,7 +291,7 @@ export function writeLatentStats(loaded: Pick<LoadedEncoder, 'encoder' | 'select
 export async function runStage1Stats(opts: z.output<typeof Stage1StatsFlagsSchema>): Promise<number> {
   checkOutput(opts.out, { kind: 'file', what: '--out' });
   const ds = stage1Split(openDataSource(opts.data), 0, 0, opts['max-images']).train;
-  const loaded = await loadEncoder(withRes(opts.encoder, opts['image-size']));
+  const loaded = await loadEncoder(withResolution(opts.encoder, opts['image-size']));
   try {
     const store = await loadImages(ds, loaded.encoder.imageSize, 'decode images');
     return writeLatentStats(loaded, store, opts.out, { spec: opts.encoder, data: opts.data, batch: opts.batch, label: 'stage1 stats' });

@@ -41,8 +41,8 @@ import {
   type Stage2RunOptions,
   type Tensor,
 } from '@raev2/core';
-import { formatEncoderSpec, loadEncoder, parseEncoderSpec } from '@raev2/encoders';
-import { DEFAULT_RFD_FEATURES, loadStage1Run, withRes } from './stage1.js';
+import { formatEncoderSpec, loadEncoder, parseEncoderSpec, withResolution } from '@raev2/encoders';
+import { DEFAULT_RFD_FEATURES, loadStage1Run } from './stage1.js';
 
 /** Metric space names that stand for a default feature encoder spec. */
 export const FEATURE_SPACE_ALIASES: Record<string, string> = { mobilenetv2: DEFAULT_RFD_FEATURES };
@@ -69,9 +69,9 @@ export async function resolveStage2(cfg: Stage2Config): Promise<ResolvedStage2> 
       const run = await loadStage1Run(cfg.stage1);
       owned.push(run);
       const s1 = run.summary.config;
-      const spec1 = canonicalSpec(withRes(s1.encoder, s1.imageSize));
+      const spec1 = canonicalSpec(withResolution(s1.encoder, s1.imageSize));
       encoderSpec = spec1;
-      if (cfg.encoder != null && canonicalSpec(withRes(cfg.encoder, cfg.imageSize ?? s1.imageSize)) !== spec1) {
+      if (cfg.encoder != null && canonicalSpec(withResolution(cfg.encoder, cfg.imageSize ?? s1.imageSize)) !== spec1) {
         throw new Error(`encoder ${cfg.encoder} differs from the stage-1 run's ${spec1} (${cfg.stage1}); leave --encoder out to use the run's`);
       }
       if (cfg.imageSize != null && run.rae.imageSize[0] !== cfg.imageSize) throw new Error(`imageSize ${cfg.imageSize} differs from the stage-1 run's ${run.rae.imageSize[0]} px`);
@@ -88,7 +88,7 @@ export async function resolveStage2(cfg: Stage2Config): Promise<ResolvedStage2> 
       const stage1Dir = path.resolve(cfg.stage1);
       decode = (z: Tensor) => (dec ??= engineDecoder(resolveEngine(), rae, { cacheDir: stage1Dir })).decode(z);
     } else {
-      const spec = withRes(cfg.encoder!, cfg.imageSize);
+      const spec = withResolution(cfg.encoder!, cfg.imageSize);
       const loaded = await loadEncoder(spec);
       owned.push(loaded.encoder);
       ({ encoder, selection } = loaded);

@@ -4,16 +4,10 @@
  * frame size, standardise with the training frames' statistics, save `latents.safetensors`.
  */
 import { probeLatent } from '@raev2/core';
-import { loadEncoder } from '@raev2/encoders';
+import { loadEncoder, withResolution } from '@raev2/encoders';
 import { worldMaps, worldTrajectories, type Split, type WorldSpec } from '../world/dataset.js';
 import { renderTrajectory } from '../world/render_set.js';
 import { encodeWorld, saveLatentWorld, type LatentWorld } from './latents.js';
-
-/** `spec` with `res=<px>` added when it names none. */
-export function encoderAtSize(spec: string, px: number): string {
-  if (/\bres=/.test(spec)) return spec;
-  return spec.includes('[') ? spec.replace(/\]$/, `,res=${px}]`) : `${spec}[res=${px}]`;
-}
 
 /**
  * Render + encode + standardise a world; writes `file` when given. `only` keeps some splits (e.g. the
@@ -21,7 +15,7 @@ export function encoderAtSize(spec: string, px: number): string {
  * the training frames' own.
  */
 export async function prepareLatentWorld(spec: WorldSpec, encoderSpec: string, file?: string, o: { only?: Split[]; stats?: { mean: Float32Array; var: Float32Array } } = {}): Promise<LatentWorld> {
-  const loaded = await loadEncoder(encoderAtSize(encoderSpec, spec.size));
+  const loaded = await loadEncoder(withResolution(encoderSpec, spec.size));
   try {
     const { grid } = probeLatent(loaded.encoder, loaded.selection);
     const maps = worldMaps(spec);

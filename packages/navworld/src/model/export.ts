@@ -9,9 +9,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { createDiT, createRAE, fileEntry, FileEntrySchema, loadSafetensors, parseDiTConfig, readJsonFile, saveSafetensors, verifyFiles, writeFileAtomic, loadDecoder, type DiTModel, type RAE, type LatentStats } from '@raev2/core';
-import { loadEncoder } from '@raev2/encoders';
+import { loadEncoder, withResolution } from '@raev2/encoders';
 import '../condition/register.js';
-import { encoderAtSize } from '../data/prepare.js';
 import { NavRunInfoSchema, type NavRunInfo } from '../train/train.js';
 import type { NavModel } from './load.js';
 
@@ -58,7 +57,7 @@ export async function loadExportedNavModel(dir: string): Promise<{ model: NavMod
   }
   const st = loadSafetensors(path.join(dir, EXPORT_FILES.stats));
   const stats = { mean: Float32Array.from(st.get('mean')!.dataSync()), var: Float32Array.from(st.get('var')!.dataSync()) };
-  const { encoder, selection } = await loadEncoder(encoderAtSize(info.encoder, info.size));
+  const { encoder, selection } = await loadEncoder(withResolution(info.encoder, info.size));
   const rae = createRAE({ encoder, selection, decoder: loadDecoder(path.join(dir, EXPORT_FILES.decoderConfig), path.join(dir, EXPORT_FILES.decoder)), stats: { mean: st.get('mean')!, var: st.get('var')! } });
   const model: NavModel = { dit: dit.eval() as DiTModel, info, checkpoint: dir };
   return { model, rae, stats, manifest, dispose: () => { rae.dispose(); encoder.dispose(); dit.dispose(); } };

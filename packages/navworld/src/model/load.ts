@@ -7,9 +7,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createDiT, createRAE, latestCheckpoint, loadDecoder, loadModuleWeights, readCheckpointState, parseDiTConfig, Rng, STAGE2_MODULE, type DiTModel, type RAE } from '@raev2/core';
-import { loadEncoder } from '@raev2/encoders';
+import { loadEncoder, withResolution } from '@raev2/encoders';
 import '../condition/register.js';
-import { encoderAtSize } from '../data/prepare.js';
 import { worldStats, type LatentWorld } from '../data/latents.js';
 import { readNavRunInfo, type NavRunInfo } from '../train/train.js';
 
@@ -40,7 +39,7 @@ export function untrainedLike(m: NavModel, seed = 12345): NavModel {
  * exported `decoder/` when the run finished, else the EMA weights of its latest checkpoint.
  */
 export async function loadWorldRAE(stage1: string, world: LatentWorld, encoderSpec: string, size: number): Promise<{ rae: RAE; source: string; dispose(): void }> {
-  const { encoder, selection } = await loadEncoder(encoderAtSize(encoderSpec, size));
+  const { encoder, selection } = await loadEncoder(withResolution(encoderSpec, size));
   try {
     const exported = path.join(stage1, 'decoder');
     if (fs.existsSync(path.join(exported, 'config.json'))) {

@@ -9,7 +9,7 @@
 import * as path from 'node:path';
 import { z } from 'zod';
 import { tf, parseWith, writeFileAtomic } from '@raev2/core';
-import { loadEncoder, loadTokenizer } from '@raev2/encoders';
+import { loadEncoder, loadTokenizer, withResolution } from '@raev2/encoders';
 import { emojiCaptionSet, splitHeldOut } from '../data/emoji_captions.js';
 import type { CaptionedItem } from '../data/captioned.js';
 import { buildVocab, writeWordTokenizer, SPECIAL_TOKENS } from './tokenizer_build.js';
@@ -55,7 +55,7 @@ export async function runTowerTrain(input: z.input<typeof TowerTrainConfigSchema
   const vocab = buildVocab(train.flatMap((i) => i.captions));
   const vocabSize = writeWordTokenizer(cfg.out, vocab, { maxLength: cfg.shape.max_position_embeddings });
   const tokenizer = await loadTokenizer(cfg.out);
-  const { encoder, selection } = await loadEncoder(`${cfg.encoder.replace(/\]$/, '')}${cfg.encoder.includes('[') ? ',' : '['}res=${cfg.imageSize}]`);
+  const { encoder, selection } = await loadEncoder(withResolution(cfg.encoder, cfg.imageSize));
   let feats: { train: tf.Tensor; heldOut: tf.Tensor };
   try {
     const enc = async (items: CaptionedItem[], name: string) => {

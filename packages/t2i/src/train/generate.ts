@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tf, Rng, createRAE, loadDecoder, loadStats, generateLatents, disposeCondition, writeImage, writeLabelledGrid, writeFileAtomic, type GuidanceConfigInput, type Tensor } from '@raev2/core';
-import { loadEncoder } from '@raev2/encoders';
+import { loadEncoder, withResolution } from '@raev2/encoders';
 import type { T2IModel } from './model.js';
 
 export interface GenerateRequest {
@@ -32,7 +32,7 @@ export function generateFromPrompts(m: T2IModel, r: GenerateRequest): { latents:
 
 /** Decode standardised latents with a decoder folder, using the run's statistics → images NHWC [0, 1]. */
 export async function decodeLatents(m: T2IModel, decoderDir: string, latents: Tensor): Promise<Tensor> {
-  const { encoder, selection } = await loadEncoder(`${m.run.encoder.replace(/\]$/, '')}${m.run.encoder.includes('[') ? ',' : '['}res=${m.run.imageSize}]`);
+  const { encoder, selection } = await loadEncoder(withResolution(m.run.encoder, m.run.imageSize));
   const rae = createRAE({ encoder, selection, decoder: loadDecoder(decoderDir), stats: loadStats(m.run.stats) });
   try {
     return tf.tidy(() => rae.decode(latents).clipByValue(0, 1));

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { loadStats, saveStats, trainDiffusion, planDiffusion, writeFileAtomic, readJsonFile, disposeStats, type ConditionedLatents, type DiffusionResult, type LogRecord } from '@raev2/core';
-import { loadEncoder, type TextEncoder } from '@raev2/encoders';
+import { loadEncoder, withResolution, type TextEncoder } from '@raev2/encoders';
 import { loadTextEncoder } from '../text/registry.js';
 import { TextConditioner, TextConditionOptionsSchema } from '../condition/text_condition.js';
 import { captionedLatents, captionIdLatents, shuffledCaptions } from './source.js';
@@ -58,7 +58,7 @@ export async function trainT2I(cfg: T2ITrainConfig, opts: T2ITrainOptions = {}):
   const data = resolveT2IData(cfg.data); // bad data is named before any model is loaded
   // the caption-id baseline needs no tower
   const text = cfg.variant === 'caption-id' ? null : (opts.textEncoder ?? (await loadTextEncoder(cfg.textEncoder)));
-  const { encoder, selection } = await loadEncoder(`${cfg.encoder.replace(/\]$/, '')}${cfg.encoder.includes('[') ? ',' : '['}res=${cfg.imageSize}]`);
+  const { encoder, selection } = await loadEncoder(withResolution(cfg.encoder, cfg.imageSize));
   fs.mkdirSync(cfg.out, { recursive: true });
   try {
     const raw = await rawLatentsCached(encoder, selection, cfg.encoder, cfg.imageSize, data.train, path.join(cfg.out, 'latents.safetensors'));
