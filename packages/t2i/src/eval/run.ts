@@ -6,8 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { tf, createRAE, loadDecoder, loadStats, disposeStats, readImages, writeFileAtomic, parseWith, type GuidanceConfigInput, type RAE, type Tensor } from '@raev2/core';
-import { loadEncoder } from '@raev2/encoders';
+import { loadStats, disposeStats, writeFileAtomic, parseWith, type GuidanceConfigInput } from '@raev2/core';
+import { loadEncoder, withResolution } from '@raev2/encoders';
 import { emojiCaptionSet, splitHeldOut } from '../data/emoji_captions.js';
 import { rawLatentsCached, standardizeHost } from '../train/latents.js';
 import { loadT2IModel, type T2IModel } from '../train/model.js';
@@ -15,6 +15,7 @@ import { loadTextEncoder } from '../text/registry.js';
 import { loadImageHead } from './retrieval_space.js';
 import { evaluateT2I, untrainedLike, type EvalModel, type EvalResult } from './evaluate.js';
 import { formatReport } from './report.js';
+import { openPixelInputs } from './pixel_inputs.js';
 
 export const T2IEvalConfigSchema = z
   .object({
@@ -55,23 +56,21 @@ export function guidanceAtEqualNfe(steps: number, cfgScale: number, freeScale: n
 /** Run the evaluation; returns what metrics.json holds. */
 export async function runT2IEval(input: z.input<typeof T2IEvalConfigSchema>): Promise<EvalResult> {
   const cfg = parseWith(T2IEvalConfigSchema, input, 't2i eval config');
+  if (cfg.decoder && !fs.existsSync(path.join(cfg.decoder, 'config.json'))) throw new Error(`t2i eval --decoder ${cfg.decoder}: no config.json there (give a stage-1 decoder folder, e.g. <stage-1 run>/decoder)`);
   const main = await loadT2IModel(cfg.run);
   const models: T2IModel[] = [main];
   try {
     const run = main.run;
     const { train, heldOut } = splitHeldOut(emojiCaptionSet().items);
-    const { encoder, selection } = await loadEncoder(`${run.encoder.replace(/\]$/, '')}${run.encoder.includes('[') ? ',' : '['}res=${run.imageSize}]`);
+    const { encoder, selection } = await loadEncoder(withResolution(run.encoder, run.imageSize));
     fs.mkdirSync(cfg.out, { recursive: true });
     let rawTrain, rawHeld;
-    let rae: RAE | null = null;
     try {
       const runDir = fs.existsSync(path.join(cfg.run, 'state.json')) ? path.dirname(cfg.run) : cfg.run; // a checkpoint folder's run
       rawTrain = await rawLatentsCached(encoder, selection, run.encoder, run.imageSize, train, path.join(runDir, 'latents.safetensors'));
       rawHeld = await rawLatentsCached(encoder, selection, run.encoder, run.imageSize, heldOut, path.join(cfg.out, 'heldout.latents.safetensors'));
-      // the RAE only decodes here; the encoder it holds is disposed with it below
-      if (cfg.decoder) rae = createRAE({ encoder, selection, decoder: loadDecoder(cfg.decoder), stats: loadStats(run.stats) });
     } finally {
-      if (rae == null) encoder.dispose();
+      encoder.dispose();
     }
     const stats = loadStats(run.stats, [rawTrain.grid[0] * rawTrain.grid[1], rawTrain.channels]);
     const trainL = standardizeHost(rawTrain, stats), heldL = standardizeHost(rawHeld, stats);
@@ -99,13 +98,14 @@ export async function runT2IEval(input: z.input<typeof T2IEvalConfigSchema>): Pr
     }
     const towerDir = cfg.tower ?? (run.textEncoder.startsWith('hf:') ? run.textEncoder.slice(3) : run.textEncoder);
     let retrieval: Parameters<typeof evaluateT2I>[0]['retrieval'];
+    let pixels: Awaited<ReturnType<typeof openPixelInputs>> | undefined;
     if (fs.existsSync(path.join(towerDir, 'image_head.safetensors'))) {
       const text = await loadTextEncoder(towerDir);
       const featureDim = (rawTrain.grid[0] / 2) * (rawTrain.grid[1] / 2) * rawTrain.channels;
       retrieval = { head: loadImageHead(towerDir, featureDim, text.pooledSize), text, statsFile: run.stats };
     }
     try {
-      const pixels = rae ? await pixelInputs(rae, [...train, ...heldOut]) : undefined;
+      pixels = cfg.decoder ? await openPixelInputs(run, cfg.decoder, [...train, ...heldOut]) : undefined;
       const result = evaluateT2I({ train: { items: train, latents: trainL }, heldOut: { items: heldOut, latents: heldL }, models: evalModels, retrieval, perPrompt: cfg.perPrompt, seed: cfg.seed, seenStride: cfg.seenStride, pixels });
       const full = { config: cfg, steps: Object.fromEntries(evalModels.map((m) => [m.name, m.model.step])), ...result };
       writeFileAtomic(path.join(cfg.out, 'metrics.json'), JSON.stringify(full, null, 2) + '\n');
@@ -114,25 +114,10 @@ export async function runT2IEval(input: z.input<typeof T2IEvalConfigSchema>): Pr
     } finally {
       retrieval?.head.dispose();
       retrieval?.text.dispose();
-      if (rae) {
-        rae.dispose();
-        encoder.dispose();
-      }
+      pixels?.dispose();
     }
   } finally {
     for (const m of models) m.dispose();
   }
 }
 
-/** The decoder as a latents → images function, and every item's real image at the decoder's output size. */
-async function pixelInputs(rae: RAE, items: readonly { key: string; path: string }[]): Promise<{ decode: (z: Tensor) => Tensor; real: Map<string, Float32Array> }> {
-  const decode = (z: Tensor) => tf.tidy(() => rae.decode(z).clipByValue(0, 1));
-  const probe = tf.tidy(() => decode(tf.zeros([1, rae.grid[0] * rae.grid[1], rae.channels])));
-  const [, h, w] = probe.shape as number[];
-  probe.dispose();
-  const imgs = await readImages(items.map((i) => i.path), [h, w]);
-  const d = imgs.dataSync() as Float32Array;
-  imgs.dispose();
-  const n = h * w * 3;
-  return { decode, real: new Map(items.map((it, r) => [it.key, d.slice(r * n, (r + 1) * n)])) };
-}
