@@ -14,6 +14,7 @@ export { runTowerTrain, TowerTrainConfigSchema, type TowerTrainConfig, type Towe
 export { generateFromPrompts, decodeLatents, writeGenerations, type GenerateRequest } from './train/generate.js';
 export { evaluateT2I, untrainedLike, type EvalModel, type EvalRow, type EvalResult, type PixelRow } from './eval/evaluate.js';
 export { pixelSiblingAccuracy, pixelPromptItems, type PixelSiblingScore } from './eval/pixel_siblings.js';
+export { openPixelInputs, type PixelInputs } from './eval/pixel_inputs.js';
 export { runT2IEval, T2IEvalConfigSchema, guidanceAtEqualNfe, type T2IEvalConfig } from './eval/run.js';
 export { ATTRIBUTES, attributeValues, type Attribute } from './eval/attributes.js';
 export { trainAttributeProbes, probeAccuracy, type AttributeProbe } from './eval/probes.js';

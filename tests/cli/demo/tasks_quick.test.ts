@@ -73,6 +73,14 @@ test('demo --task t2i --quick: Ctrl-C stops with 130 and a checkpoint; the same 
   const models = new Set(m.rows.map((r) => r.model));
   assert.equal(models.size, 2, `the text model and the untrained baseline: ${[...models]}`);
   for (const r of m.rows) assert.ok(finite(r.attributeMean) && finite(r.fdLatent), `row ${JSON.stringify(r).slice(0, 200)}`);
+  // attributes in pixels: the decoder's ceiling and both models, on seen and held-out sibling prompts
+  const px = (m as unknown as { pixels: { model: string; set: string; tests: Record<string, { accuracy: number; chance: number; count: number }> }[] }).pixels;
+  assert.deepEqual([...new Set(px.map((r) => r.model))], ['decoder on the true latent', 'text-conditioned DiT^DH', 'untrained DiT']);
+  assert.deepEqual([...new Set(px.map((r) => r.set))], ['seen', 'held-out']);
+  for (const r of px) {
+    assert.ok(r.tests.colour && r.tests['skin tone'], `pixel tests of ${r.model} (${r.set}): ${Object.keys(r.tests)}`);
+    for (const [name, v] of Object.entries(r.tests)) assert.ok(v.accuracy >= 0 && v.accuracy <= 1 && v.chance > 0 && v.chance < 1 && v.count > 0, `${r.model} ${r.set} ${name}`);
+  }
   checkReport(t, path.join(out, 'report.html'), 't2i');
 });
 

@@ -15,7 +15,7 @@ import { tf, initRuntime, parseFlags, parseWith, readJsonFile, readImages, write
 import { loadEncoder } from '@raev2/encoders';
 import {
   emojiCaptionSet, splitHeldOut, runTowerTrain, trainT2I, parseT2ITrainConfig, loadT2IModel, writeGenerations, evaluateT2I, untrainedLike,
-  rawLatentsCached, standardizeHost, formatReport, decodeLatents, type T2IModel, type EvalResult, type EmojiCaptionItem, type HostLatents,
+  rawLatentsCached, standardizeHost, formatReport, decodeLatents, openPixelInputs, type T2IModel, type EvalResult, type EmojiCaptionItem, type HostLatents,
 } from '@raev2/t2i';
 import { runStage1Train } from '../../runs/stage1.js';
 import { pngDataUri } from '../report.js';
@@ -153,7 +153,7 @@ export async function runT2IDemo(f: T2IDemoFlags): Promise<{ grid: string; metri
     const grid = path.join(f.out, 'grid.png');
     await writeGridWithReferences(grid, model, decoder, prompts, g.files, latents);
     log('metrics …');
-    const result = await demoMetrics(model, f, latents);
+    const result = await demoMetrics(model, decoder, f, latents);
     const metricsFile = path.join(f.out, 'metrics.json');
     const full = { config: { perPrompt: f.quick ? 1 : 2, seed: f.seed }, steps: { text: model.step, untrained: 0 }, checkpoint: shipped ? 'shipped' : 'trained here', prompts, ...result };
     writeFileAtomic(metricsFile, JSON.stringify(full, null, 2) + '\n');
@@ -229,17 +229,21 @@ async function writeGridWithReferences(file: string, model: T2IModel, decoder: s
 }
 
 /** Attribute accuracy etc. of the model and an untrained DiT of its shape (CFG only; few samples). */
-async function demoMetrics(model: T2IModel, f: T2IDemoFlags, { train, heldOut, tl, hl }: DemoLatents): Promise<EvalResult> {
+async function demoMetrics(model: T2IModel, decoder: string, f: T2IDemoFlags, { train, heldOut, tl, hl }: DemoLatents): Promise<EvalResult> {
   const untrained = untrainedLike(model, f.seed + 1);
+  const pixels = await openPixelInputs(model.run, decoder, [...train, ...heldOut]);
   try {
     const cfg = [{ name: `cfg ${f.scale}`, config: { method: 'cfg' as const, cfgScale: f.scale }, steps: 10 }];
     return evaluateT2I({
       train: { items: train, latents: tl }, heldOut: { items: heldOut, latents: hl },
       models: [{ name: 'text-conditioned DiT^DH', model, guidance: cfg }, { name: 'untrained DiT', model: untrained, guidance: cfg }],
       perPrompt: f.quick ? 1 : 2, seed: f.seed, seenStride: f.quick ? 64 : 8, probeSteps: f.quick ? 50 : 300,
+      // colour and skin tone in pixels: every colour × shape emoji, every 3rd role and pair (CI: every 30th)
+      pixels: { decode: pixels.decode, real: pixels.real, stride: f.quick ? 30 : 3 },
     });
   } finally {
     untrained.dispose();
+    pixels.dispose();
   }
 }
 
