@@ -1,11 +1,12 @@
 /**
- * Attributes in pixels (docs/t2i.md). A generated image is decoded and compared in RGB with the
- * real images of its attribute siblings (SIBLING_TESTS: the same role and gender in the five skin
- * tones, the same shape in the nine colours, the same pair with one tone varied); it counts as right
- * when the nearest (mean squared difference) is the image its prompt describes. The latent probes
- * cannot judge colour (9 colours from 24 training images) and hardly skin tone, a small part of the
- * latent's variance; in pixels both are plain. The decoder on the prompt's own true latent, scored
- * the same way, is the ceiling: what the latent and decoder can show at best.
+ * Attributes in pixels (docs/t2i.md). A generated image is decoded and compared in RGB (averaged over
+ * boxes: eval/pixel_inputs.ts) with the real images of its attribute siblings (SIBLING_TESTS: the
+ * same role and gender in the five skin tones, the same shape in the nine colours, the same pair with
+ * one tone varied); it counts as right when the nearest (mean squared difference) is the image its
+ * prompt describes. The latent probes cannot judge colour (9 colours from 24 training images) and
+ * hardly skin tone, a small part of the latent's variance; in pixels both are plain. The decoder on
+ * the prompt's own true latent, scored the same way, is the ceiling: what the latent and decoder can
+ * show at best.
  */
 import type { EmojiCaptionItem } from '../data/emoji_captions.js';
 import { SIBLING_TESTS } from '../tower/siblings.js';

@@ -23,7 +23,7 @@ export function formatReport(r: EvalResult & { config: { perPrompt: number; seed
   }
   if (r.pixels?.length) {
     const tests = [...new Set(r.pixels.flatMap((x) => Object.keys(x.tests)))];
-    lines.push('## Attributes in pixels (nearest real sibling image in RGB)', '');
+    lines.push('## Attributes in pixels (nearest real sibling image in RGB, over 8×8-pixel box averages)', '');
     lines.push('Each decoded sample against the real images of the captions that differ from its own in one attribute only; right when the nearest is its own. The decoder on the true latent is the ceiling.', '');
     lines.push(`| set | model | guidance | samples | ${tests.map((t) => `${t} (chance)`).join(' | ')} |`, `|---|---|---|---|${tests.map(() => '---|').join('')}`);
     for (const x of r.pixels) {
