@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseT2ITrainArgs, readPrompts, t2iCommands, guidanceAtEqualNfe } from '@raev2/t2i';
+import { parseT2ITrainArgs, readPrompts, t2iCommands, guidanceAtEqualNfe, runT2IEval } from '@raev2/t2i';
 
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
@@ -42,4 +42,12 @@ test('commands are exported for the cli; guidance settings have equal network ev
   const g = guidanceAtEqualNfe(10, 3, 1.78);
   const nfe = g.map((x) => x.steps * (x.config.method!.includes('cfg') ? 2 : 1));
   assert.deepEqual(nfe, [20, 20, 20, 20]);
+});
+
+test('t2i eval --decoder: a folder without a decoder is named before any model or latent is loaded', async () => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 't2i-eval-'));
+  dirs.push(d);
+  // the run does not exist either: the decoder check comes first
+  await assert.rejects(runT2IEval({ run: path.join(d, 'no-run'), out: path.join(d, 'out'), decoder: d }), /--decoder .*t2i-eval-.*: no config\.json there/);
+  assert.ok(!fs.existsSync(path.join(d, 'out')), 'nothing written');
 });
