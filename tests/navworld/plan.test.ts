@@ -126,13 +126,14 @@ test('topDownMap: the whole map, or only the paths\' bounding box plus a margin 
   assert.equal((crop.match(/fill="#777"/g) ?? []).length, 3);
 });
 
-test('turnStrip: per context a row of predictions (left, straight, right) then a row of true frames, labelled', () => {
+test('turnStrip: per context its predictions (left, straight, right) then its true frames, one context per row, labelled', () => {
   // image value = 10·(action) + context row, + 100 for the true frames
   const mk = (base: number) => [0, 1, 2].map((a) => tf.tidy(() => tf.tensor1d([0, 1, 2].map((r) => base + 10 * a + r)).reshape([3, 1, 1, 1]).tile([1, 2, 2, 3])));
   const pred = mk(0), truth = mk(100);
   const before = tf.memory().numTensors;
-  const { images, labels } = turnStrip(pred, truth, ['left', 'straight', 'right'], 2);
+  const { images, labels, cols } = turnStrip(pred, truth, ['left', 'straight', 'right'], 2);
   assert.deepEqual(images.shape, [12, 2, 2, 3]);
+  assert.equal(cols, 6, 'one context per row of the strip');
   const firstPixel = Array.from({ length: 12 }, (_, i) => images.dataSync()[i * 12]);
   assert.deepEqual(firstPixel, [0, 10, 20, 100, 110, 120, 1, 11, 21, 101, 111, 121]);
   assert.deepEqual(labels, ['pred left', 'pred straight', 'pred right', 'true left', 'true straight', 'true right', 'pred left', 'pred straight', 'pred right', 'true left', 'true straight', 'true right']);

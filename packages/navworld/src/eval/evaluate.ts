@@ -78,10 +78,10 @@ export interface EvalResult {
   inverseDynamics: { components: string[]; trainAccuracy: number[] };
   /**
    * For the report: counterfactual turns' decoded frames [N, H, W, 3] of the first contexts, per
-   * context a row of the predictions for each action then a row of the simulator's true frames, with
-   * a label per image. The caller disposes `images`.
+   * context the predictions for each action then the simulator's true frames (`cols` images, one row
+   * of the strip), with a label per image. The caller disposes `images`.
    */
-  turnStrip?: { images: Tensor; labels: string[] };
+  turnStrip?: { images: Tensor; labels: string[]; cols: number };
   /** For the report: a few rollouts' decoded frames [T, H, W, 3] (pred, true) per split. */
   examples: { split: Split; pred: Tensor; real: Tensor; poses: Pose[]; map: number }[];
 }
@@ -223,7 +223,7 @@ export async function evaluateNavWorld(m: NavModel, world: LatentWorld, rae: RAE
       z.dispose();
     }
     const scores = turnScores(tex.map((_, r) => predicted.map((p) => trueLat.map((t) => cosine(p[r], t[r])))));
-    const shown = Math.min(2, tex.length);
+    const shown = Math.min(4, tex.length);
     const predShown: Tensor[] = [];
     const psnrs = predicted.map((p, a) => {
       const img = imagesOf(p);
