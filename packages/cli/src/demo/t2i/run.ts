@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { tf, initRuntime, parseFlags, parseWith, readJsonFile, readImages, writeFileAtomic, writeLabelledGrid, InterruptedError, parseStage1Config, loadStats, disposeStats, latestCheckpoint, readCheckpointState, type Command } from '@raev2/core';
-import { loadEncoder } from '@raev2/encoders';
+import { loadEncoder, withResolution } from '@raev2/encoders';
 import {
   emojiCaptionSet, splitHeldOut, runTowerTrain, trainT2I, parseT2ITrainConfig, loadT2IModel, writeGenerations, evaluateT2I, untrainedLike,
   rawLatentsCached, standardizeHost, formatReport, decodeLatents, openPixelInputs, type T2IModel, type EvalResult, type EmojiCaptionItem, type HostLatents,
@@ -177,7 +177,7 @@ interface DemoLatents {
 
 async function demoLatents(model: T2IModel, f: T2IDemoFlags): Promise<DemoLatents> {
   const { train, heldOut } = splitHeldOut(emojiCaptionSet().items);
-  const { encoder, selection } = await loadEncoder(`mobilenetv2-nsfwjs[layers=last3,res=96]`);
+  const { encoder, selection } = await loadEncoder(withResolution(model.run.encoder, model.run.imageSize));
   let rt, rh;
   try {
     // the tower's caches when this run trained one (same key), else encoded once here
