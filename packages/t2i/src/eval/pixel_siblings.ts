@@ -9,7 +9,7 @@
  * show at best.
  */
 import type { EmojiCaptionItem } from '../data/emoji_captions.js';
-import { SIBLING_TESTS } from '../tower/siblings.js';
+import { SIBLING_TESTS, siblingsOf } from '../tower/siblings.js';
 
 export interface PixelSiblingScore {
   /** Share of samples whose nearest sibling image is their own prompt's. */
@@ -17,14 +17,6 @@ export interface PixelSiblingScore {
   /** Mean of 1 / (number of siblings). */
   chance: number;
   count: number;
-}
-
-/** The siblings of `item` for one test (itself included), or null when the test does not apply. */
-function siblingsOf(t: (typeof SIBLING_TESTS)[number], item: EmojiCaptionItem, all: readonly EmojiCaptionItem[]): { sibs: EmojiCaptionItem[]; own: number } | null {
-  if (item.attributes.kind !== t.kind) return null;
-  const sibs = all.filter((o) => o.attributes.kind === t.kind && t.keep.every((k) => o.attributes[k] === item.attributes[k]));
-  const own = sibs.findIndex((o) => o.attributes[t.field] === item.attributes[t.field]);
-  return sibs.length < 2 || own < 0 ? null : { sibs, own };
 }
 
 function sqDist(a: Float32Array, b: Float32Array): number {

@@ -17,6 +17,14 @@ export const SIBLING_TESTS = [
   { name: 'pair tone 2', kind: 'pair', field: 'tone2', keep: ['pair', 'tone1'] },
 ] as const;
 
+/** The siblings of `item` for one test (itself included) and its index among them, or null when the test does not apply. */
+export function siblingsOf(t: (typeof SIBLING_TESTS)[number], item: EmojiCaptionItem, all: readonly EmojiCaptionItem[]): { sibs: EmojiCaptionItem[]; own: number } | null {
+  if (item.attributes.kind !== t.kind) return null;
+  const sibs = all.filter((o) => o.attributes.kind === t.kind && t.keep.every((k) => o.attributes[k] === item.attributes[k]));
+  const own = sibs.findIndex((o) => o.attributes[t.field] === item.attributes[t.field]);
+  return sibs.length < 2 || own < 0 ? null : { sibs, own };
+}
+
 export interface SiblingRetrieval {
   /** Share of images whose own caption scores highest among its siblings'. */
   top1: number;
@@ -34,10 +42,9 @@ export function siblingRetrieval(imageEmb: Tensor, images: readonly EmojiCaption
   for (const t of SIBLING_TESTS) {
     let hits = 0, count = 0, chance = 0;
     images.forEach((it, r) => {
-      if (it.attributes.kind !== t.kind) return;
-      const sibs = all.filter((o) => o.attributes.kind === t.kind && t.keep.every((k) => o.attributes[k] === it.attributes[k]));
-      const own = sibs.findIndex((o) => o.attributes[t.field] === it.attributes[t.field]);
-      if (sibs.length < 2 || own < 0) return;
+      const s = siblingsOf(t, it, all);
+      if (s == null) return;
+      const { sibs, own } = s;
       const txt = embedText(sibs.map((s) => s.captions[0]));
       const best = tf.tidy(() => tf.matMul(l2Normalize(imageEmb.slice([r], [1])), l2Normalize(txt), false, true).argMax(1).dataSync()[0]);
       txt.dispose();
